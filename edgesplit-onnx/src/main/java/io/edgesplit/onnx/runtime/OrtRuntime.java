@@ -1,0 +1,102 @@
+package io.edgesplit.onnx.runtime;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.OrtSession.SessionOptions;
+import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import io.edgesplit.core.error.EdgeSplitException;
+import io.edgesplit.core.error.ErrorCode;
+import java.nio.ByteBuffer;
+
+/**
+ * The process-wide ONNX Runtime environment. All sessions share one intra-op thread pool, so a
+ * stage of many block sessions uses the threads a whole-model session would, and idle sessions do
+ * not spin threads against the busy one. Configure it once, before the first session, with
+ * {@link #configure(int)}; the thread count cannot change afterwards (ONNX Runtime's rule).
+ */
+public final class OrtRuntime {
+    private static OrtRuntime instance;
+
+    private final OrtEnvironment env;
+    private final int intraOpThreads;
+
+    private OrtRuntime(OrtEnvironment env, int intraOpThreads) {
+        this.env = env;
+        this.intraOpThreads = intraOpThreads;
+    }
+
+    /**
+     * Creates the runtime with {@code intraOpThreads} threads (0: one per core). Calling it again with
+     * the same value returns the same runtime; another value is an error.
+     */
+    public static synchronized OrtRuntime configure(int intraOpThreads) {
+        if (intraOpThreads < 0) {
+            throw EdgeSplitException.invalidArgument("threads must be >= 0: " + intraOpThreads);
+        }
+        int threads = intraOpThreads == 0 ? Runtime.getRuntime().availableProcessors() : intraOpThreads;
+        if (instance != null) {
+            if (instance.intraOpThreads != threads) {
+                throw new EdgeSplitException(ErrorCode.CONFIG_INVALID, "ONNX Runtime already runs with "
+                        + instance.intraOpThreads + " intra-op threads; it cannot change to " + threads
+                        + " within one process");
+            }
+            return instance;
+        }
+        try (OrtEnvironment.ThreadingOptions threading = new OrtEnvironment.ThreadingOptions()) {
+            threading.setGlobalIntraOpNumThreads(threads);
+            threading.setGlobalInterOpNumThreads(1);
+            OrtEnvironment env = OrtEnvironment.getEnvironment(
+                    OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "edgesplit", threading);
+            instance = new OrtRuntime(env, threads);
+            return instance;
+        } catch (OrtException e) {
+            throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED,
+                    "cannot start ONNX Runtime: " + e.getMessage(), e);
+        }
+    }
+
+    /** The runtime, created with one thread per core if nobody configured it. */
+    public static synchronized OrtRuntime get() {
+        return instance != null ? instance : configure(0);
+    }
+
+    public OrtEnvironment env() {
+        return env;
+    }
+
+    public int intraOpThreads() {
+        return intraOpThreads;
+    }
+
+    /**
+     * Opens a session on a serialized model.
+     *
+     * @param what names the model in errors ("block layer.3 of builtin:minilm")
+     */
+    public OrtSession open(byte[] model, String what, OptLevel level) {
+        try (SessionOptions options = new SessionOptions()) {
+            options.disablePerSessionThreads();
+            options.setOptimizationLevel(level);
+            options.setExecutionMode(SessionOptions.ExecutionMode.SEQUENTIAL);
+            ByteBuffer direct = ByteBuffer.allocateDirect(model.length).put(model).flip();
+            return env.createSession(direct, options);
+        } catch (OrtException e) {
+            throw new EdgeSplitException(ErrorCode.MODEL_UNSUPPORTED,
+                    "ONNX Runtime cannot load " + what + ": " + firstLine(e.getMessage()), e);
+        }
+    }
+
+    public OrtSession open(byte[] model, String what) {
+        return open(model, what, OptLevel.ALL_OPT);
+    }
+
+    static String firstLine(String message) {
+        if (message == null) {
+            return "(no message)";
+        }
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl);
+    }
+}

@@ -1,0 +1,45 @@
+package io.edgesplit.cli;
+
+import io.edgesplit.onnx.graph.AnalyzedModel;
+import io.edgesplit.onnx.graph.DimValues;
+import io.edgesplit.onnx.graph.ModelAnalyzer;
+import io.edgesplit.onnx.load.LoadedModel;
+import io.edgesplit.onnx.load.OnnxModelLoader;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The model argument and the options that shape its analysis. */
+public final class ModelArgs {
+    @Parameters(index = "0", paramLabel = "MODEL", description = "an .onnx file or builtin:NAME (see 'edgesplit model builtins')")
+    String model;
+
+    @Option(names = "--max-blocks", paramLabel = "N",
+            description = "most blocks for graphs without layer structure. Default: ${DEFAULT-VALUE}")
+    int maxBlocks = 16;
+
+    @Option(names = "--dim", paramLabel = "NAME=VALUE", description = "value of a symbolic dimension (repeatable)")
+    List<String> dims = new ArrayList<>();
+
+    @Mixin
+    CommonOptions common;
+
+    Map<String, Long> dimValues() {
+        Map<String, Long> out = new LinkedHashMap<>();
+        for (String d : dims) {
+            var e = DimValues.parseAssignment(d);
+            out.put(e.getKey(), e.getValue());
+        }
+        return out;
+    }
+
+    AnalyzedModel analyze() {
+        common.configureRuntime();
+        LoadedModel loaded = new OnnxModelLoader(common.limits()).load(model);
+        return ModelAnalyzer.analyze(loaded, new ModelAnalyzer.Options(maxBlocks, dimValues()));
+    }
+}

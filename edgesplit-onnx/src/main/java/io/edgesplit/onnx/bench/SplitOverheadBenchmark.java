@@ -24,12 +24,13 @@ import java.util.function.IntConsumer;
  */
 public final class SplitOverheadBenchmark {
 
-    /** @param iterations timed runs per batch size and variant, after {@code warmup} untimed ones */
+    /** @param iterations timed runs per batch size and variant (0: about 6 s each), after {@code warmup} untimed ones */
     public record Options(int sequence, List<Integer> batches, int warmup, int iterations) {
         public Options {
             batches = List.copyOf(batches);
-            if (sequence < 1 || warmup < 0 || iterations < 1 || batches.isEmpty()) {
-                throw new IllegalArgumentException("sequence >= 1, warmup >= 0, iterations >= 1, batches not empty");
+            if (sequence < 1 || warmup < 0 || iterations < 0 || batches.isEmpty() || batches.stream().anyMatch(b -> b < 1)) {
+                throw io.edgesplit.core.error.EdgeSplitException.invalidArgument(
+                        "need --sequence >= 1, --warmup >= 0, --iterations >= 0 and batch sizes >= 1");
             }
         }
 

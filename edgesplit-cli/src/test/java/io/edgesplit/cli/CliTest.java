@@ -120,6 +120,32 @@ class CliTest {
     }
 
     @Test
+    void generatePrintsExactlyWhatLlama2cPrints() throws Exception {
+        String expected;
+        try (InputStream in = CliTest.class.getResourceAsStream("/models/stories260k/expected-greedy-200-tokens.txt")) {
+            expected = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).replace("<0x0A>", "\n");
+        }
+        Run whole = run("generate", "builtin:stories260k", "--max-tokens", "200", "--temperature", "0");
+        assertThat(whole.code()).as(whole.err()).isZero();
+        assertThat(whole.out()).isEqualTo(expected);
+        Run split = run("generate", "builtin:stories260k", "--max-tokens", "200", "--temperature", "0", "--split-after", "0,2,5");
+        assertThat(split.out()).isEqualTo(expected);
+    }
+
+    @Test
+    void generateRefusesEncodersAndBadSampling() {
+        Run enc = run("generate", "builtin:minilm", "--max-tokens", "2");
+        assertThat(enc.code()).isEqualTo(EdgeSplitCli.USER_ERROR);
+        assertThat(enc.err()).contains("not a generative decoder");
+        Run temp = run("generate", "builtin:stories260k", "--temperature", "-1");
+        assertThat(temp.code()).isEqualTo(EdgeSplitCli.USER_ERROR);
+        assertThat(temp.err()).contains("--temperature");
+        Run split = run("generate", "builtin:stories260k", "--split-after", "9");
+        assertThat(split.code()).isEqualTo(EdgeSplitCli.USER_ERROR);
+        assertThat(split.err()).contains("cannot split after block 9");
+    }
+
+    @Test
     void splitOverheadReportsRatios() throws Exception {
         Run r = run("bench", "split-overhead", "--model", "builtin:synthetic-gpt", "--batches", "1,2",
                 "--iterations", "3", "--warmup", "1", "--sequence", "4", "--json");

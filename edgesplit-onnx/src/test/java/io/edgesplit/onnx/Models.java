@@ -28,6 +28,10 @@ public final class Models {
         return CACHE.computeIfAbsent("gpt2", k -> analyze(load(tinyGpt2Path().toString())));
     }
 
+    public static AnalyzedModel stories260k() {
+        return CACHE.computeIfAbsent("stories260k", k -> analyze(load("builtin:stories260k")));
+    }
+
     public static AnalyzedModel syntheticGpt() {
         return CACHE.computeIfAbsent("synthetic", k -> analyze(load("builtin:synthetic-gpt")));
     }

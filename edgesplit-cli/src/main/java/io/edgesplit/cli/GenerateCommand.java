@@ -1,0 +1,110 @@
+package io.edgesplit.cli;
+
+import io.edgesplit.core.error.EdgeSplitException;
+import io.edgesplit.core.error.ErrorCode;
+import io.edgesplit.core.model.ModelKind;
+import io.edgesplit.onnx.generate.Generator;
+import io.edgesplit.onnx.generate.Sampling;
+import io.edgesplit.onnx.graph.AnalyzedModel;
+import io.edgesplit.onnx.runtime.LocalPipeline;
+import io.edgesplit.onnx.runtime.SessionLayout;
+import io.edgesplit.onnx.text.TextStream;
+import io.edgesplit.onnx.text.Tokenizer;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code edgesplit generate MODEL}: text generation, streamed, optionally split into stages. */
+@Command(name = "generate", description = "Generate text with a decoder model, streaming tokens as they come.")
+final class GenerateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelArgs args;
+
+    @Option(names = "--prompt", description = "the prompt (default: empty, start from BOS)")
+    String prompt = "";
+
+    @Option(names = "--max-tokens", paramLabel = "N", description = "tokens to generate. Default: ${DEFAULT-VALUE}")
+    int maxTokens = 128;
+
+    @Option(names = "--temperature", paramLabel = "T", description = "0 is greedy. Default: ${DEFAULT-VALUE}")
+    double temperature = 0;
+
+    @Option(names = "--top-k", paramLabel = "K", description = "sample among the K most likely (0: all). Default: ${DEFAULT-VALUE}")
+    int topK = 0;
+
+    @Option(names = "--top-p", paramLabel = "P", description = "nucleus sampling threshold. Default: ${DEFAULT-VALUE}")
+    double topP = 1.0;
+
+    @Option(names = "--seed", description = "sampling seed. Default: ${DEFAULT-VALUE}")
+    long seed = 42;
+
+    @Option(names = "--split-after", split = ",", paramLabel = "K", description = "run as stages split after these blocks")
+    List<Integer> splitAfter = new ArrayList<>();
+
+    @Option(names = "--json", description = "print a JSON summary instead of streaming text")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        Sampling sampling = new Sampling(temperature, topK, topP, seed);
+        if (maxTokens < 0) {
+            throw EdgeSplitException.invalidArgument("--max-tokens must be >= 0: " + maxTokens);
+        }
+        AnalyzedModel am = args.analyze();
+        if (am.kind() != ModelKind.DECODER) {
+            throw new EdgeSplitException(ErrorCode.INVALID_ARGUMENT, am.name() + " is an " + am.kind().name().toLowerCase()
+                    + ", not a generative decoder (it has no KV-cache inputs and outputs)");
+        }
+        if (am.model().tokenizer() == null) {
+            throw new EdgeSplitException(ErrorCode.INVALID_ARGUMENT, am.name()
+                    + " comes without a tokenizer; put its tokenizer.json beside the model");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        try (Tokenizer tokenizer = am.model().tokenizer().open();
+                LocalPipeline pipeline = splitAfter.isEmpty() ? LocalPipeline.whole(am)
+                        : LocalPipeline.split(am, LocalPipeline.rangesSplitAfter(am.blockCount(), splitAfter),
+                                SessionLayout.PER_STAGE)) {
+            int[] ids = tokenizer.encode(prompt);
+            TextStream text = new TextStream(tokenizer, ids[ids.length - 1]);
+            StringBuilder all = new StringBuilder();
+            Generator generator = Generator.forModel(am, pipeline);
+            Generator.Result r = generator.generate(new Generator.Request("cli", ids, sampling, maxTokens,
+                    tokenizer.stopTokens(), token -> {
+                        String piece = text.add(token);
+                        all.append(piece);
+                        if (!json) {
+                            out.print(piece);
+                            out.flush();
+                        }
+                    }));
+            if (json) {
+                Map<String, Object> root = new LinkedHashMap<>();
+                root.put("model", am.name());
+                am.model().metadata("edgesplit.weights").ifPresent(w -> root.put("weights", w));
+                root.put("stages", pipeline.stages().size());
+                root.put("prompt_tokens", ids.length);
+                root.put("text", all.toString());
+                root.put("tokens", r.tokens());
+                root.put("finish_reason", r.finishReason());
+                root.put("prefill_ms", r.prefillNanos() / 1e6);
+                root.put("decode_tokens_per_s", r.tokens().length > 1
+                        ? (r.tokens().length - 1) / (r.decodeNanos() / 1e9) : null);
+                out.println(Json.write(root));
+            } else {
+                out.println();
+            }
+        }
+        return EdgeSplitCli.OK;
+    }
+}

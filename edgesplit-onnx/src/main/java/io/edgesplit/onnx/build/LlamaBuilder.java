@@ -1,0 +1,115 @@
+package io.edgesplit.onnx.build;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Builds a Llama-family decoder as ONNX (opset 17, plain ops): token embedding; per layer RMSNorm,
+ * q/k/v projections, rotary embedding, grouped-query causal attention over {@code past.i.key/value}
+ * (returned grown as {@code present.i.key/value}), output projection, RMSNorm, SwiGLU; final RMSNorm
+ * and LM head. Node names are scoped by layer so the partitioning engine cuts one block per layer.
+ *
+ * <p>Weight names (canonical, linear weights [out, in]): {@code embed}, {@code layers.L.attn_norm},
+ * {@code layers.L.wq|wk|wv|wo} (+ {@code bq|bk|bv} with attention bias), {@code layers.L.ffn_norm},
+ * {@code layers.L.w1} (gate), {@code layers.L.w3} (up), {@code layers.L.w2} (down), {@code norm},
+ * {@code lm_head} (unless tied).
+ */
+public final class LlamaBuilder {
+    private LlamaBuilder() {}
+
+    public static ModelProto build(String name, LlamaConfig c, WeightSource w) {
+        GraphBuilder g = new GraphBuilder(name);
+        int hd = c.headDim();
+        String ids = g.input("input_ids", GraphBuilder.INT64, "batch", "sequence");
+        String positions = g.input("position_ids", GraphBuilder.INT64, "batch", "sequence");
+        for (int l = 0; l < c.layers(); l++) {
+            g.input("past." + l + ".key", GraphBuilder.FLOAT, "batch", c.kvHeads(), "past_sequence", hd);
+            g.input("past." + l + ".value", GraphBuilder.FLOAT, "batch", c.kvHeads(), "past_sequence", hd);
+        }
+        g.output("logits", GraphBuilder.FLOAT, "batch", "sequence", c.vocab());
+        for (int l = 0; l < c.layers(); l++) {
+            g.output("present." + l + ".key", GraphBuilder.FLOAT, "batch", c.kvHeads(), "total_sequence", hd);
+            g.output("present." + l + ".value", GraphBuilder.FLOAT, "batch", c.kvHeads(), "total_sequence", hd);
+        }
+
+        float[] embed = w.tensor("embed", c.vocab(), c.dim());
+        g.push("embeddings");
+        String table = g.weight("embed.weight", embed, c.vocab(), c.dim());
+        String x = g.op("Gather").in(table, ids).attr("axis", 0L).out();
+        g.pop();
+
+        double[] inv = c.inverseFrequencies();
+        float[] cos = new float[c.maxPositions() * inv.length];
+        float[] sin = new float[cos.length];
+        for (int p = 0; p < c.maxPositions(); p++) {
+            for (int i = 0; i < inv.length; i++) {
+                double angle = p * inv[i];
+                cos[p * inv.length + i] = (float) Math.cos(angle);
+                sin[p * inv.length + i] = (float) Math.sin(angle);
+            }
+        }
+        String cosTable = g.weight("rope.cos", cos, c.maxPositions(), inv.length);
+        String sinTable = g.weight("rope.sin", sin, c.maxPositions(), inv.length);
+        float scale = (float) (1 / Math.sqrt(hd));
+
+        for (int l = 0; l < c.layers(); l++) {
+            String p = "layers." + l + ".";
+            g.push("layers." + l).push("attn");
+            String h = Layers.rmsNorm(g, x, g.weight(p + "attn_norm", w.tensor(p + "attn_norm", c.dim()), c.dim()), c.normEps());
+            String q = projection(g, w, h, p, "q", c.heads() * hd, c.dim(), c.attentionBias());
+            String k = projection(g, w, h, p, "k", c.kvHeads() * hd, c.dim(), c.attentionBias());
+            String v = projection(g, w, h, p, "v", c.kvHeads() * hd, c.dim(), c.attentionBias());
+            String q4 = g.op("Reshape").in(q, g.int64(0, 0, c.heads(), hd)).out();
+            String k4 = g.op("Reshape").in(k, g.int64(0, 0, c.kvHeads(), hd)).out();
+            String v4 = g.op("Reshape").in(v, g.int64(0, 0, c.kvHeads(), hd)).out();
+            String qr = Layers.rope(g, q4, cosTable, sinTable, positions, c.heads(), hd, c.ropeStyle());
+            String kr = Layers.rope(g, k4, cosTable, sinTable, positions, c.kvHeads(), hd, c.ropeStyle());
+            long[] toHeads = {0, 2, 1, 3};
+            String qh = g.op("Transpose").in(qr).attr("perm", toHeads).out();
+            String kh = g.op("Transpose").in(kr).attr("perm", toHeads).out();
+            String vh = g.op("Transpose").in(v4).attr("perm", toHeads).out();
+            String kAll = g.op("Concat").in("past." + l + ".key", kh).attr("axis", 2L).outNamed("present." + l + ".key");
+            String vAll = g.op("Concat").in("past." + l + ".value", vh).attr("axis", 2L).outNamed("present." + l + ".value");
+            String attn = Layers.groupedCausalAttention(g, qh, kAll, vAll, c.heads(), c.kvHeads(), hd, scale);
+            String merged = Layers.mergeHeads(g, attn, (long) c.heads() * hd);
+            String o = g.op("MatMul").in(merged,
+                    g.weight(p + "wo", w.linearForMatMul(p + "wo", c.dim(), c.heads() * hd), c.heads() * hd, c.dim())).out();
+            x = g.op("Add").in(x, o).out();
+            g.pop().push("mlp");
+            String h2 = Layers.rmsNorm(g, x, g.weight(p + "ffn_norm", w.tensor(p + "ffn_norm", c.dim()), c.dim()), c.normEps());
+            String gate = g.op("MatMul").in(h2, g.weight(p + "w1", w.linearForMatMul(p + "w1", c.ffn(), c.dim()), c.dim(), c.ffn())).out();
+            String up = g.op("MatMul").in(h2, g.weight(p + "w3", w.linearForMatMul(p + "w3", c.ffn(), c.dim()), c.dim(), c.ffn())).out();
+            String act = g.op("Mul").in(Layers.silu(g, gate), up).out();
+            String down = g.op("MatMul").in(act, g.weight(p + "w2", w.linearForMatMul(p + "w2", c.dim(), c.ffn()), c.ffn(), c.dim())).out();
+            x = g.op("Add").in(x, down).out();
+            g.pop().pop();
+        }
+
+        g.push("head");
+        String hf = Layers.rmsNorm(g, x, g.weight("norm", w.tensor("norm", c.dim()), c.dim()), c.normEps());
+        float[] head = c.tiedEmbeddings() ? WeightSource.transpose(embed, c.vocab(), c.dim())
+                : w.linearForMatMul("lm_head", c.vocab(), c.dim());
+        g.op("MatMul").in(hf, g.weight("lm_head.weight", head, c.dim(), c.vocab())).outNamed("logits");
+        g.pop();
+
+        Map<String, Integer> opsets = new LinkedHashMap<>();
+        opsets.put("", 17);
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("edgesplit.architecture", "llama");
+        meta.put("edgesplit.weights", c.weightsNote());
+        meta.put("edgesplit.config", c.toString());
+        meta.put("edgesplit.context", Integer.toString(c.maxPositions()));
+        return g.build(8, opsets, "edgesplit-llama-builder", meta);
+    }
+
+    private static String projection(GraphBuilder g, WeightSource w, String x, String prefix, String which,
+            int out, int in, boolean bias) {
+        String weight = g.weight(prefix + "w" + which, w.linearForMatMul(prefix + "w" + which, out, in), in, out);
+        String y = g.op("MatMul").in(x, weight).out();
+        if (bias) {
+            y = g.op("Add").in(y, g.weight(prefix + "b" + which, w.tensor(prefix + "b" + which, out), out)).out();
+        }
+        return y;
+    }
+}

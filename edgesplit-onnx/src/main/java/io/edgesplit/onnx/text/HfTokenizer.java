@@ -1,0 +1,82 @@
+package io.edgesplit.onnx.text;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import io.edgesplit.core.error.EdgeSplitException;
+import io.edgesplit.core.error.ErrorCode;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A Hugging Face {@code tokenizer.json}, run by DJL's tokenizers (native Rust library). Owns a
+ * native tokenizer; close it.
+ */
+public final class HfTokenizer implements Tokenizer {
+    private final HuggingFaceTokenizer tokenizer;
+    private final int vocabSize;
+    private final int bos;
+    private final Set<Integer> stops;
+
+    private HfTokenizer(HuggingFaceTokenizer tokenizer, int vocabSize, int bos, Set<Integer> stops) {
+        this.tokenizer = tokenizer;
+        this.vocabSize = vocabSize;
+        this.bos = bos;
+        this.stops = Set.copyOf(stops);
+    }
+
+    /**
+     * @param bos the model's BOS id to put first, or -1 to leave that to the tokenizer's template
+     * @param stops the model's end-of-sequence ids
+     */
+    public static HfTokenizer open(Path tokenizerJson, int vocabSize, int bos, Set<Integer> stops) {
+        try {
+            HuggingFaceTokenizer t = HuggingFaceTokenizer.newInstance(tokenizerJson,
+                    Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"));
+            return new HfTokenizer(t, vocabSize, bos, stops);
+        } catch (IOException | RuntimeException e) {
+            throw new EdgeSplitException(ErrorCode.MODEL_INVALID,
+                    "cannot read tokenizer " + tokenizerJson + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public int[] encode(String text) {
+        Encoding e = tokenizer.encode(text, false, false);
+        long[] ids = e.getIds();
+        int offset = bos >= 0 ? 1 : 0;
+        int[] out = new int[ids.length + offset];
+        if (bos >= 0) {
+            out[0] = bos;
+        }
+        for (int i = 0; i < ids.length; i++) {
+            out[i + offset] = Math.toIntExact(ids[i]);
+        }
+        return out;
+    }
+
+    @Override
+    public String decode(int[] ids, int previous) {
+        long[] l = new long[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            l[i] = ids[i];
+        }
+        return tokenizer.decode(l, true);
+    }
+
+    @Override
+    public int vocabSize() {
+        return vocabSize;
+    }
+
+    @Override
+    public Set<Integer> stopTokens() {
+        return stops;
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+}

@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code edgesplit bench ...}: measurements, always as ratios against a baseline run alongside. */
-@Command(name = "bench", description = "Benchmarks.", subcommands = {BenchCommand.SplitOverhead.class})
+@Command(name = "bench", description = "Benchmarks.", subcommands = {BenchCommand.SplitOverhead.class,
+        BenchCommand.Decode.class})
 public final class BenchCommand {
 
     @Command(name = "split-overhead",
@@ -93,5 +94,79 @@ public final class BenchCommand {
         m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
         m.put("java", Runtime.version().toString());
         return m;
+    }
+
+    @Command(name = "decode", description = "Prefill and decode tokens/s of decoders in one process, next to the memory-bandwidth bound.")
+    static final class Decode implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--model", paramLabel = "MODEL", description = "decoders to measure (repeatable). Default: ${DEFAULT-VALUE}",
+                split = ",")
+        List<String> models = List.of("builtin:stories260k", "builtin:gpt2-small-shape", "builtin:llama-110m-shape");
+
+        @Option(names = "--prompt-tokens", paramLabel = "N", description = "prompt length for prefill. Default: ${DEFAULT-VALUE}")
+        int promptTokens = 64;
+
+        @Option(names = "--decode-tokens", paramLabel = "N", description = "decode steps per sequence. Default: ${DEFAULT-VALUE}")
+        int decodeTokens = 64;
+
+        @Option(names = "--repeats", paramLabel = "N", description = "sequences per model. Default: ${DEFAULT-VALUE}")
+        int repeats = 3;
+
+        @Option(names = "--json", description = "print JSON")
+        boolean json;
+
+        @Mixin
+        CommonOptions common;
+
+        @Override
+        public Integer call() {
+            common.configureRuntime();
+            int threads = io.edgesplit.onnx.runtime.OrtRuntime.get().intraOpThreads();
+            double bandwidth = io.edgesplit.onnx.bench.MemoryBandwidth.measure(threads, 512, 5);
+            io.edgesplit.onnx.bench.DecodeBenchmark.Options options =
+                    new io.edgesplit.onnx.bench.DecodeBenchmark.Options(promptTokens, decodeTokens, repeats);
+            List<Map<String, Object>> rows = new java.util.ArrayList<>();
+            PrintWriter out = spec.commandLine().getOut();
+            if (!json) {
+                out.printf(Locale.ROOT, "memory-read bandwidth with %d thread(s): %.1f GB/s%n", threads, bandwidth / 1e9);
+                out.printf(Locale.ROOT, "%-28s %10s %14s %13s %13s %8s%n", "model", "weights MB", "prefill tok/s",
+                        "decode tok/s", "bound tok/s", "ratio");
+            }
+            for (String m : models) {
+                ModelArgs args = new ModelArgs();
+                args.model = m;
+                args.common = common;
+                AnalyzedModel am = args.analyze();
+                io.edgesplit.onnx.bench.DecodeBenchmark.Report r = io.edgesplit.onnx.bench.DecodeBenchmark.run(am, options, bandwidth);
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("model", r.model());
+                row.put("weights", r.weights());
+                row.put("threads", r.threads());
+                row.put("weight_bytes_read_per_token", r.weightBytesPerToken());
+                row.put("prefill_tokens", promptTokens);
+                row.put("prefill_tokens_per_s", r.prefillTokensPerS());
+                row.put("decode_tokens_per_s", r.decodeTokensPerS());
+                row.put("bound_tokens_per_s", r.boundTokensPerS());
+                row.put("ratio_to_bound", r.ratioToBound());
+                rows.add(row);
+                if (!json) {
+                    out.printf(Locale.ROOT, "%-28s %10.1f %14.1f %13.1f %13.1f %8.3f%n", r.model(), r.weightBytesPerToken() / 1e6,
+                            r.prefillTokensPerS(), r.decodeTokensPerS(), r.boundTokensPerS(), r.ratioToBound());
+                    out.flush();
+                }
+            }
+            if (json) {
+                Map<String, Object> root = new LinkedHashMap<>();
+                root.put("benchmark", "decode");
+                root.put("threads", threads);
+                root.put("memory_read_bandwidth_bytes_per_s", bandwidth);
+                root.put("models", rows);
+                root.put("machine", machine());
+                out.println(Json.write(root));
+            }
+            return EdgeSplitCli.OK;
+        }
     }
 }

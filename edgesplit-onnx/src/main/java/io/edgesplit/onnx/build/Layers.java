@@ -41,33 +41,34 @@ public final class Layers {
     }
 
     /**
-     * Causal scaled dot-product attention of new queries over cached plus new keys:
-     * query i (absolute position P+i) sees keys 0..P+i.
+     * Causal scaled dot-product attention of new queries over cached plus new keys: the query at
+     * absolute position p (from {@code positions} [B,S]) sees keys 0..p.
      *
      * @param q [B,H,S,Dh]
      * @param k all keys [B,H,T,Dh]
      * @param v all values [B,H,T,Dh]
      * @return [B,H,S,Dh]
      */
-    public static String causalAttention(GraphBuilder g, String q, String k, String v, float scale) {
+    public static String causalAttention(GraphBuilder g, String q, String k, String v, String positions, float scale) {
         String kt = g.op("Transpose").in(k).attr("perm", new long[] {0, 1, 3, 2}).out();
         String scores = g.op("MatMul").in(q, kt).out();
         String scaled = g.op("Mul").in(scores, g.floatScalar("scale", scale)).out();
-        String masked = g.op("Add").in(scaled, causalMask(g, q, k)).out();
+        String masked = g.op("Add").in(scaled, causalMask(g, positions, k, 4)).out();
         String probs = g.op("Softmax").in(masked).attr("axis", -1L).out();
         return g.op("MatMul").in(probs, v).out();
     }
 
-    /** Additive mask [S,T] from q [..,S,Dh] and k [..,T,Dh]: 0 where key j <= P + i, -inf after. */
-    static String causalMask(GraphBuilder g, String q, String k) {
+    /**
+     * Additive causal mask from the queries' positions [B,S] and all keys k [..,T,Dh]: 0 where key j
+     * is at or before the query's position, -inf after. Shaped [B,1,S,T] (or [B,1,1,S,T] for
+     * {@code rank} 5) to broadcast over heads.
+     */
+    static String causalMask(GraphBuilder g, String positions, String k, int rank) {
         g.push("mask");
         String total = g.op("Gather").in(g.op("Shape").in(k).out(), g.int64Scalar(-2)).attr("axis", 0L).out();
-        String fresh = g.op("Gather").in(g.op("Shape").in(q).out(), g.int64Scalar(-2)).attr("axis", 0L).out();
-        String past = g.op("Sub").in(total, fresh).out();
-        String rows = g.op("Range").in(past, total, g.int64Scalar(1)).out();
-        String cols = g.op("Range").in(g.int64Scalar(0), total, g.int64Scalar(1)).out();
-        String rowCol = g.op("Unsqueeze").in(rows, g.int64(1)).out();
-        String future = g.op("Greater").in(cols, rowCol).out();
+        String keys = g.op("Range").in(g.int64Scalar(0), total, g.int64Scalar(1)).out();
+        String query = g.op("Unsqueeze").in(positions, rank == 5 ? g.int64(1, 2, 4) : g.int64(1, 3)).out();
+        String future = g.op("Greater").in(keys, query).out();
         String mask = g.op("Where").in(future, g.floatScalar("neg_inf", Float.NEGATIVE_INFINITY),
                 g.floatScalar("zero", 0f)).out();
         g.pop();
@@ -83,10 +84,10 @@ public final class Layers {
      * @param v [B,KV,T,Dh]
      * @return [B,H,S,Dh]
      */
-    public static String groupedCausalAttention(GraphBuilder g, String q, String k, String v, long heads, long kvHeads,
-            long headDim, float scale) {
+    public static String groupedCausalAttention(GraphBuilder g, String q, String k, String v, String positions,
+            long heads, long kvHeads, long headDim, float scale) {
         if (heads == kvHeads) {
-            return causalAttention(g, q, k, v, scale);
+            return causalAttention(g, q, k, v, positions, scale);
         }
         long group = heads / kvHeads;
         String q5 = g.op("Reshape").in(q, g.int64(0, kvHeads, group, -1, headDim)).out();
@@ -95,7 +96,7 @@ public final class Layers {
         String kt = g.op("Transpose").in(k5).attr("perm", new long[] {0, 1, 2, 4, 3}).out();
         String scores = g.op("MatMul").in(q5, kt).out();
         String scaled = g.op("Mul").in(scores, g.floatScalar("scale", scale)).out();
-        String masked = g.op("Add").in(scaled, causalMask(g, q, k)).out();
+        String masked = g.op("Add").in(scaled, causalMask(g, positions, k, 5)).out();
         String probs = g.op("Softmax").in(masked).attr("axis", -1L).out();
         String out5 = g.op("MatMul").in(probs, v5).out();
         return g.op("Reshape").in(out5, g.int64(0, heads, -1, headDim)).out();
@@ -110,34 +111,57 @@ public final class Layers {
     }
 
     /**
-     * Rotary position embedding of x [B,S,H,Dh] at the given positions [B,S], with precomputed
-     * tables cos/sin [maxPositions, Dh/2].
+     * Rotary tables for {@link #rope}: cos and sin [maxPositions, Dh] with each frequency written
+     * at both dimensions of its pair, and the [Dh, Dh] matrix that maps each pair (a, b) to (-b, a).
      */
-    public static String rope(GraphBuilder g, String x, String cos, String sin, String positions, long heads,
-            long headDim, RopeStyle style) {
-        g.push("rope");
-        long half = headDim / 2;
-        String c = g.op("Gather").in(cos, positions).attr("axis", 0L).out();
-        String s = g.op("Gather").in(sin, positions).attr("axis", 0L).out();
-        String out;
-        if (style == RopeStyle.INTERLEAVED) {
-            // [B,S,1,Dh/2,1] against x as [B,S,H,Dh/2,2]
-            String c5 = g.op("Unsqueeze").in(c, g.int64(2, 4)).out();
-            String s5 = g.op("Unsqueeze").in(s, g.int64(2, 4)).out();
-            String x5 = g.op("Reshape").in(x, g.int64(0, 0, heads, half, 2)).out();
-            String[] parts = g.op("Split").in(x5, g.int64(1, 1)).attr("axis", -1L).outs(2);
-            String even = g.op("Sub").in(g.op("Mul").in(parts[0], c5).out(), g.op("Mul").in(parts[1], s5).out()).out();
-            String odd = g.op("Add").in(g.op("Mul").in(parts[0], s5).out(), g.op("Mul").in(parts[1], c5).out()).out();
-            String joined = g.op("Concat").in(even, odd).attr("axis", -1L).out();
-            out = g.op("Reshape").in(joined, g.int64(0, 0, heads, headDim)).out();
-        } else {
-            String c4 = g.op("Unsqueeze").in(c, g.int64(2)).out();
-            String s4 = g.op("Unsqueeze").in(s, g.int64(2)).out();
-            String[] parts = g.op("Split").in(x, g.int64(half, half)).attr("axis", -1L).outs(2);
-            String first = g.op("Sub").in(g.op("Mul").in(parts[0], c4).out(), g.op("Mul").in(parts[1], s4).out()).out();
-            String second = g.op("Add").in(g.op("Mul").in(parts[1], c4).out(), g.op("Mul").in(parts[0], s4).out()).out();
-            out = g.op("Concat").in(first, second).attr("axis", -1L).out();
+    public record RopeTables(String cos, String sin, String rotate) {}
+
+    public static RopeTables ropeTables(GraphBuilder g, double[] inverseFrequencies, int maxPositions, RopeStyle style) {
+        int half = inverseFrequencies.length;
+        int hd = 2 * half;
+        float[] cos = new float[maxPositions * hd];
+        float[] sin = new float[maxPositions * hd];
+        for (int p = 0; p < maxPositions; p++) {
+            for (int i = 0; i < half; i++) {
+                double angle = p * inverseFrequencies[i];
+                float c = (float) Math.cos(angle);
+                float s = (float) Math.sin(angle);
+                int a = style == RopeStyle.INTERLEAVED ? 2 * i : i;
+                int b = style == RopeStyle.INTERLEAVED ? 2 * i + 1 : i + half;
+                cos[p * hd + a] = c;
+                cos[p * hd + b] = c;
+                sin[p * hd + a] = s;
+                sin[p * hd + b] = s;
+            }
         }
+        float[] rotate = new float[hd * hd]; // row = input dim, column = output dim
+        for (int i = 0; i < half; i++) {
+            int a = style == RopeStyle.INTERLEAVED ? 2 * i : i;
+            int b = style == RopeStyle.INTERLEAVED ? 2 * i + 1 : i + half;
+            rotate[b * hd + a] = -1; // out_a = -x_b
+            rotate[a * hd + b] = 1; // out_b = x_a
+        }
+        return new RopeTables(g.weight("rope.cos", cos, maxPositions, hd), g.weight("rope.sin", sin, maxPositions, hd),
+                g.weight("rope.rotate", rotate, hd, hd));
+    }
+
+    /** cos and sin at the given positions [B,S], shaped [B,S,1,Dh] to broadcast over heads. */
+    public static String[] ropeAt(GraphBuilder g, RopeTables t, String positions) {
+        g.push("rope");
+        String c = g.op("Unsqueeze").in(g.op("Gather").in(t.cos(), positions).attr("axis", 0L).out(), g.int64(2)).out();
+        String s = g.op("Unsqueeze").in(g.op("Gather").in(t.sin(), positions).attr("axis", 0L).out(), g.int64(2)).out();
+        g.pop();
+        return new String[] {c, s};
+    }
+
+    /**
+     * Rotary position embedding of x [B,S,H,Dh]: x * cos + rotate(x) * sin, where rotate maps each
+     * pair (a, b) to (-b, a). The rotation is a MatMul with a signed permutation matrix, which is exact.
+     */
+    public static String rope(GraphBuilder g, String x, RopeTables t, String[] cosSin) {
+        g.push("rope");
+        String rotated = g.op("MatMul").in(x, t.rotate()).out();
+        String out = g.op("Add").in(g.op("Mul").in(x, cosSin[0]).out(), g.op("Mul").in(rotated, cosSin[1]).out()).out();
         g.pop();
         return out;
     }
@@ -145,7 +169,8 @@ public final class Layers {
     /** RMSNorm: x / sqrt(mean(x^2) + eps) * weight, over the last axis. */
     public static String rmsNorm(GraphBuilder g, String x, String weight, float epsilon) {
         g.push("rmsnorm");
-        String sq = g.op("Mul").in(x, x).out();
+        // Pow(x, 2) rather than x * x: ONNX Runtime fuses this pattern into one SimplifiedLayerNormalization.
+        String sq = g.op("Pow").in(x, g.floatScalar("two", 2f)).out();
         String mean = g.op("ReduceMean").in(sq).attr("axes", new long[] {-1}).attr("keepdims", 1L).out();
         String root = g.op("Sqrt").in(g.op("Add").in(mean, g.floatScalar("epsilon", epsilon)).out()).out();
         String normed = g.op("Div").in(x, root).out();

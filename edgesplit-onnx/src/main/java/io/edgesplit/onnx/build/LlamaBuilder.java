@@ -39,47 +39,44 @@ public final class LlamaBuilder {
         String x = g.op("Gather").in(table, ids).attr("axis", 0L).out();
         g.pop();
 
-        double[] inv = c.inverseFrequencies();
-        float[] cos = new float[c.maxPositions() * inv.length];
-        float[] sin = new float[cos.length];
-        for (int p = 0; p < c.maxPositions(); p++) {
-            for (int i = 0; i < inv.length; i++) {
-                double angle = p * inv[i];
-                cos[p * inv.length + i] = (float) Math.cos(angle);
-                sin[p * inv.length + i] = (float) Math.sin(angle);
-            }
-        }
-        String cosTable = g.weight("rope.cos", cos, c.maxPositions(), inv.length);
-        String sinTable = g.weight("rope.sin", sin, c.maxPositions(), inv.length);
+        Layers.RopeTables rope = Layers.ropeTables(g, c.inverseFrequencies(), c.maxPositions(), c.ropeStyle());
         float scale = (float) (1 / Math.sqrt(hd));
 
         for (int l = 0; l < c.layers(); l++) {
             String p = "layers." + l + ".";
             g.push("layers." + l).push("attn");
             String h = Layers.rmsNorm(g, x, g.weight(p + "attn_norm", w.tensor(p + "attn_norm", c.dim()), c.dim()), c.normEps());
-            String q = projection(g, w, h, p, "q", c.heads() * hd, c.dim(), c.attentionBias());
-            String k = projection(g, w, h, p, "k", c.kvHeads() * hd, c.dim(), c.attentionBias());
-            String v = projection(g, w, h, p, "v", c.kvHeads() * hd, c.dim(), c.attentionBias());
+            // One MatMul for q, k and v: fewer, larger matrix-vector products decode faster.
+            String[] qkv = fusedProjection(g, w, h, p, new String[] {"q", "k", "v"},
+                    new int[] {c.heads() * hd, c.kvHeads() * hd, c.kvHeads() * hd}, c.dim(), c.attentionBias());
+            String q = qkv[0];
+            String k = qkv[1];
+            String v = qkv[2];
+            // q and k heads rotate together: one RoPE for both, split after.
             String q4 = g.op("Reshape").in(q, g.int64(0, 0, c.heads(), hd)).out();
             String k4 = g.op("Reshape").in(k, g.int64(0, 0, c.kvHeads(), hd)).out();
             String v4 = g.op("Reshape").in(v, g.int64(0, 0, c.kvHeads(), hd)).out();
-            String qr = Layers.rope(g, q4, cosTable, sinTable, positions, c.heads(), hd, c.ropeStyle());
-            String kr = Layers.rope(g, k4, cosTable, sinTable, positions, c.kvHeads(), hd, c.ropeStyle());
+            String qk = g.op("Concat").in(q4, k4).attr("axis", 2L).out();
+            String qkr = Layers.rope(g, qk, rope, Layers.ropeAt(g, rope, positions));
+            String[] rotated = g.op("Split").in(qkr, g.int64(c.heads(), c.kvHeads())).attr("axis", 2L).outs(2);
+            String qr = rotated[0];
+            String kr = rotated[1];
             long[] toHeads = {0, 2, 1, 3};
             String qh = g.op("Transpose").in(qr).attr("perm", toHeads).out();
             String kh = g.op("Transpose").in(kr).attr("perm", toHeads).out();
             String vh = g.op("Transpose").in(v4).attr("perm", toHeads).out();
             String kAll = g.op("Concat").in("past." + l + ".key", kh).attr("axis", 2L).outNamed("present." + l + ".key");
             String vAll = g.op("Concat").in("past." + l + ".value", vh).attr("axis", 2L).outNamed("present." + l + ".value");
-            String attn = Layers.groupedCausalAttention(g, qh, kAll, vAll, c.heads(), c.kvHeads(), hd, scale);
+            String attn = Layers.groupedCausalAttention(g, qh, kAll, vAll, positions, c.heads(), c.kvHeads(), hd, scale);
             String merged = Layers.mergeHeads(g, attn, (long) c.heads() * hd);
             String o = g.op("MatMul").in(merged,
                     g.weight(p + "wo", w.linearForMatMul(p + "wo", c.dim(), c.heads() * hd), c.heads() * hd, c.dim())).out();
             x = g.op("Add").in(x, o).out();
             g.pop().push("mlp");
             String h2 = Layers.rmsNorm(g, x, g.weight(p + "ffn_norm", w.tensor(p + "ffn_norm", c.dim()), c.dim()), c.normEps());
-            String gate = g.op("MatMul").in(h2, g.weight(p + "w1", w.linearForMatMul(p + "w1", c.ffn(), c.dim()), c.dim(), c.ffn())).out();
-            String up = g.op("MatMul").in(h2, g.weight(p + "w3", w.linearForMatMul(p + "w3", c.ffn(), c.dim()), c.dim(), c.ffn())).out();
+            String[] gateUp = fusedProjection(g, w, h2, p, new String[] {"1", "3"}, new int[] {c.ffn(), c.ffn()}, c.dim(), false);
+            String gate = gateUp[0];
+            String up = gateUp[1];
             String act = g.op("Mul").in(Layers.silu(g, gate), up).out();
             String down = g.op("MatMul").in(act, g.weight(p + "w2", w.linearForMatMul(p + "w2", c.dim(), c.ffn()), c.ffn(), c.dim())).out();
             x = g.op("Add").in(x, down).out();
@@ -103,13 +100,40 @@ public final class LlamaBuilder {
         return g.build(8, opsets, "edgesplit-llama-builder", meta);
     }
 
-    private static String projection(GraphBuilder g, WeightSource w, String x, String prefix, String which,
-            int out, int in, boolean bias) {
-        String weight = g.weight(prefix + "w" + which, w.linearForMatMul(prefix + "w" + which, out, in), in, out);
-        String y = g.op("MatMul").in(x, weight).out();
-        if (bias) {
-            y = g.op("Add").in(y, g.weight(prefix + "b" + which, w.tensor(prefix + "b" + which, out), out)).out();
+    /**
+     * Several projections of the same input as one MatMul over their weights side by side
+     * ([in, out1 + out2 + ...]), split afterwards.
+     */
+    private static String[] fusedProjection(GraphBuilder g, WeightSource w, String x, String prefix, String[] which,
+            int[] outs, int in, boolean bias) {
+        int total = 0;
+        for (int o : outs) {
+            total += o;
         }
-        return y;
+        float[] joined = new float[in * total];
+        float[] joinedBias = bias ? new float[total] : null;
+        int col = 0;
+        StringBuilder name = new StringBuilder(prefix + "w");
+        for (int i = 0; i < which.length; i++) {
+            float[] part = w.linearForMatMul(prefix + "w" + which[i], outs[i], in);
+            for (int r = 0; r < in; r++) {
+                System.arraycopy(part, r * outs[i], joined, r * total + col, outs[i]);
+            }
+            if (bias) {
+                System.arraycopy(w.tensor(prefix + "b" + which[i], outs[i]), 0, joinedBias, col, outs[i]);
+            }
+            col += outs[i];
+            name.append(which[i]);
+        }
+        String y = g.op("MatMul").in(x, g.weight(name.toString(), joined, in, total)).out();
+        if (bias) {
+            y = g.op("Add").in(y, g.weight(name.toString().replaceFirst("\\.w", ".b"), joinedBias, total)).out();
+        }
+        long[] sizes = new long[outs.length];
+        for (int i = 0; i < outs.length; i++) {
+            sizes[i] = outs[i];
+        }
+        return g.op("Split").in(y, g.int64(sizes)).attr("axis", -1L).outs(outs.length);
     }
+
 }

@@ -74,7 +74,7 @@ public final class SyntheticGpt {
             String vh = Layers.splitHeads(g, v, c.heads(), c.headDim());
             String kAll = g.op("Concat").in("past." + l + ".key", kh).attr("axis", 2L).outNamed("present." + l + ".key");
             String vAll = g.op("Concat").in("past." + l + ".value", vh).attr("axis", 2L).outNamed("present." + l + ".value");
-            String attn = Layers.causalAttention(g, qh, kAll, vAll, scale);
+            String attn = Layers.causalAttention(g, qh, kAll, vAll, positions, scale);
             String merged = Layers.mergeHeads(g, attn, c.dim());
             String o = linear(g, rnd, merged, p + "o", c.dim(), c.dim());
             x = g.op("Add").in(x, o).out();

@@ -3,6 +3,12 @@ package io.edgesplit.onnx.load;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import io.edgesplit.core.error.EdgeSplitException;
 import io.edgesplit.core.error.ErrorCode;
+import io.edgesplit.onnx.build.Gpt2Builder;
+import io.edgesplit.onnx.build.Gpt2Config;
+import io.edgesplit.onnx.build.Layers;
+import io.edgesplit.onnx.build.LlamaBuilder;
+import io.edgesplit.onnx.build.LlamaConfig;
+import io.edgesplit.onnx.build.RandomWeights;
 import io.edgesplit.onnx.build.SyntheticGpt;
 import io.edgesplit.onnx.importer.Llama2cImporter;
 import io.edgesplit.onnx.text.TokenizerRef;
@@ -18,6 +24,7 @@ public final class Builtins {
 
     private record Entry(String description, Function<String, LoadedModel> load) {}
 
+    private static final String RANDOM = "random weights (seed 1)";
     private static final Map<String, Entry> ENTRIES = new LinkedHashMap<>();
 
     static {
@@ -41,6 +48,17 @@ public final class Builtins {
                     ModelProto proto = SyntheticGpt.build(SyntheticGpt.Config.small());
                     return new LoadedModel(ref, proto, proto.getSerializedSize());
                 }));
+        ENTRIES.put("gpt2-small-shape", new Entry(
+                "GPT-2 small shape (124M parameters, 12 layers, dim 768), random weights",
+                ref -> built(ref, Gpt2Builder.build("gpt2_small_shape", Gpt2Config.small(RANDOM), new RandomWeights(1)))));
+        ENTRIES.put("llama-110m-shape", new Entry(
+                "Llama shape of stories110M (dim 768, FFN 2048, 12 layers, 12 heads, vocab 32000, context 1024), random weights",
+                ref -> built(ref, LlamaBuilder.build("llama_110m_shape", new LlamaConfig(32000, 768, 12, 12, 12, 2048, 1024,
+                        10000.0, Layers.RopeStyle.INTERLEAVED, null, 1e-5f, true, false, RANDOM), new RandomWeights(1)))));
+    }
+
+    private static LoadedModel built(String ref, ModelProto proto) {
+        return new LoadedModel(ref, proto, proto.getSerializedSize());
     }
 
     private Builtins() {}

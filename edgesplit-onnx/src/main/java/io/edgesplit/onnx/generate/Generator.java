@@ -41,7 +41,9 @@ public final class Generator {
     public static Generator forModel(AnalyzedModel am, LocalPipeline pipeline) {
         int context = am.model().metadata("edgesplit.context").map(Integer::parseInt).orElse(Integer.MAX_VALUE);
         String logits = EquivalenceVerifier.logitsOutput(am);
-        return new Generator(pipeline, new DecodeInputs(am.index(), am.state()), logits, context, -1);
+        var meta = am.probe().meta(logits);
+        int vocab = meta == null || meta.rank() == 0 ? -1 : (int) meta.shapeA()[meta.rank() - 1];
+        return new Generator(pipeline, new DecodeInputs(am.index(), am.state()), logits, context, vocab);
     }
 
     /** Receives each token as soon as it is chosen. */

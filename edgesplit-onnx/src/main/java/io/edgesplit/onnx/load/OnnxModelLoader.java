@@ -9,6 +9,9 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnsafeByteOperations;
 import io.edgesplit.core.error.EdgeSplitException;
 import io.edgesplit.core.error.ErrorCode;
+import io.edgesplit.onnx.importer.HfImporter;
+import io.edgesplit.onnx.importer.Llama2cImporter;
+import io.edgesplit.onnx.text.TokenizerRef;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -47,10 +50,14 @@ public final class OnnxModelLoader {
         } catch (InvalidPathException e) {
             throw new EdgeSplitException(ErrorCode.MODEL_NOT_FOUND, "'" + ref + "' is not a valid path");
         }
+        if (HfImporter.isCheckpoint(file)) {
+            HfImporter.Imported hf = HfImporter.load(file, limits.maxModelBytes());
+            return new LoadedModel(file.getFileName().toString(), hf.proto(), hf.weightBytes(), hf.tokenizer());
+        }
         if (Files.isDirectory(file)) {
             throw new EdgeSplitException(ErrorCode.MODEL_NOT_FOUND,
-                    ref + " is a directory; give the .onnx file, or builtin:NAME (" + String.join(", ",
-                            Builtins.describe().keySet()) + ")");
+                    ref + " is a directory without config.json; give an .onnx file, a Hugging Face checkpoint folder,"
+                            + " a llama2.c .bin file, or builtin:NAME (" + String.join(", ", Builtins.describe().keySet()) + ")");
         }
         byte[] bytes;
         try {
@@ -63,13 +70,40 @@ public final class OnnxModelLoader {
         } catch (IOException e) {
             throw new EdgeSplitException(ErrorCode.IO_FAILED, "cannot read " + ref + ": " + e.getMessage(), e);
         }
+        if (file.getFileName().toString().endsWith(".bin")) {
+            return llama2c(file, bytes);
+        }
         ModelProto proto = parseAndValidate(ref, bytes, file.getParent());
         long external = externalBytes(proto);
         checkSize(ref, bytes.length + external);
         if (external > 0 || hasExternalData(proto.getGraph())) {
             proto = inlineExternalData(ref, proto, file.getParent());
         }
-        return new LoadedModel(file.getFileName().toString(), proto, bytes.length + external);
+        Path tokenizerJson = file.resolveSibling("tokenizer.json");
+        TokenizerRef tokenizer = Files.isRegularFile(tokenizerJson)
+                ? new TokenizerRef.HuggingFace(tokenizerJson, -1, -1, java.util.Set.of()) : null;
+        return new LoadedModel(file.getFileName().toString(), proto, bytes.length + external, tokenizer);
+    }
+
+    /** A llama2.c checkpoint, with {@code tokenizer.bin} (or {@code tokN.bin}) beside it if there is one. */
+    private static LoadedModel llama2c(Path file, byte[] bytes) {
+        String name = file.getFileName().toString();
+        Llama2cImporter.Checkpoint c = Llama2cImporter.read(bytes, name);
+        ModelProto proto = io.edgesplit.onnx.build.LlamaBuilder.build(name, c.config(), c.weights());
+        int vocab = c.config().vocab();
+        TokenizerRef tokenizer = null;
+        for (String candidate : new String[] {"tokenizer.bin", "tok" + vocab + ".bin"}) {
+            Path t = file.resolveSibling(candidate);
+            if (Files.isRegularFile(t)) {
+                try {
+                    tokenizer = new TokenizerRef.Llama2c(Files.readAllBytes(t), vocab, candidate);
+                } catch (IOException e) {
+                    throw new EdgeSplitException(ErrorCode.IO_FAILED, "cannot read " + t + ": " + e.getMessage(), e);
+                }
+                break;
+            }
+        }
+        return new LoadedModel(name, proto, bytes.length, tokenizer);
     }
 
     private void checkSize(String ref, long size) {
@@ -171,47 +205,7 @@ public final class OnnxModelLoader {
     }
 
     private static Path checkedLocation(String ref, String tensor, String location, Path base) {
-        String where = ref + ": external data of tensor '" + tensor + "'";
-        if (location == null || location.isEmpty()) {
-            throw new EdgeSplitException(ErrorCode.EXTERNAL_DATA_REFUSED, where + " has no location");
-        }
-        Path loc;
-        try {
-            loc = Path.of(location);
-        } catch (InvalidPathException e) {
-            throw new EdgeSplitException(ErrorCode.EXTERNAL_DATA_REFUSED,
-                    where + " has an invalid location '" + location + "'");
-        }
-        if (loc.isAbsolute() || location.startsWith("/") || location.startsWith("\\") || location.contains(":")) {
-            throw new EdgeSplitException(ErrorCode.EXTERNAL_DATA_REFUSED,
-                    where + " uses the absolute path '" + location + "'; only paths inside the model's folder are allowed");
-        }
-        for (Path part : loc) {
-            if (part.toString().equals("..")) {
-                throw new EdgeSplitException(ErrorCode.EXTERNAL_DATA_REFUSED,
-                        where + " leaves the model's folder ('" + location + "' contains '..')");
-            }
-        }
-        Path resolved = base.resolve(loc).normalize();
-        if (!resolved.startsWith(base) || resolved.equals(base)) {
-            throw new EdgeSplitException(ErrorCode.EXTERNAL_DATA_REFUSED,
-                    where + " leaves the model's folder ('" + location + "')");
-        }
-        // lstat only: a symlink anywhere below the model's folder could point outside it.
-        Path walk = base;
-        for (Path part : base.relativize(resolved)) {
-            walk = walk.resolve(part);
-            if (Files.isSymbolicLink(walk)) {
-                throw new EdgeSplitException(ErrorCode.EXTERNAL_DATA_REFUSED,
-                        where + " goes through the symbolic link '" + base.relativize(walk)
-                                + "'; symbolic links are refused because they can leave the model's folder");
-            }
-        }
-        if (!Files.isRegularFile(resolved, LinkOption.NOFOLLOW_LINKS)) {
-            throw new EdgeSplitException(ErrorCode.EXTERNAL_DATA_REFUSED,
-                    where + " names '" + location + "', which is not a file in the model's folder");
-        }
-        return resolved;
+        return ModelFolder.resolveInside(base, location, ref + ": external data of tensor '" + tensor + "'");
     }
 
     private static ByteString read(String ref, ExternalRef r) {

@@ -27,13 +27,14 @@ public final class HfTokenizer implements Tokenizer {
     }
 
     /**
-     * @param bos the model's BOS id to put first, or -1 to leave that to the tokenizer's template
+     * @param bos the id to start from when the prompt encodes to nothing (GPT-2's empty prompt), or -1;
+     *     BOS otherwise comes from the tokenizer's own template, as in transformers
      * @param stops the model's end-of-sequence ids
      */
     public static HfTokenizer open(Path tokenizerJson, int vocabSize, int bos, Set<Integer> stops) {
         try {
             HuggingFaceTokenizer t = HuggingFaceTokenizer.newInstance(tokenizerJson,
-                    Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"));
+                    Map.of("addSpecialTokens", "true", "truncation", "false", "padding", "false"));
             return new HfTokenizer(t, vocabSize, bos, stops);
         } catch (IOException | RuntimeException e) {
             throw new EdgeSplitException(ErrorCode.MODEL_INVALID,
@@ -43,15 +44,14 @@ public final class HfTokenizer implements Tokenizer {
 
     @Override
     public int[] encode(String text) {
-        Encoding e = tokenizer.encode(text, false, false);
+        Encoding e = tokenizer.encode(text, true, false);
         long[] ids = e.getIds();
-        int offset = bos >= 0 ? 1 : 0;
-        int[] out = new int[ids.length + offset];
-        if (bos >= 0) {
-            out[0] = bos;
+        if (ids.length == 0 && bos >= 0) {
+            return new int[] {bos};
         }
+        int[] out = new int[ids.length];
         for (int i = 0; i < ids.length; i++) {
-            out[i + offset] = Math.toIntExact(ids[i]);
+            out[i] = Math.toIntExact(ids[i]);
         }
         return out;
     }

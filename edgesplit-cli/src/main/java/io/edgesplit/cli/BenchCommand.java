@@ -114,6 +114,9 @@ public final class BenchCommand {
         @Option(names = "--repeats", paramLabel = "N", description = "sequences per model. Default: ${DEFAULT-VALUE}")
         int repeats = 3;
 
+        @Option(names = "--quantize", paramLabel = "int8|int4", description = "quantize the models' MatMul weights first")
+        String quantize;
+
         @Option(names = "--json", description = "print JSON")
         boolean json;
 
@@ -138,11 +141,13 @@ public final class BenchCommand {
                 ModelArgs args = new ModelArgs();
                 args.model = m;
                 args.common = common;
+                args.quantize = quantize;
                 AnalyzedModel am = args.analyze();
                 io.edgesplit.onnx.bench.DecodeBenchmark.Report r = io.edgesplit.onnx.bench.DecodeBenchmark.run(am, options, bandwidth);
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("model", r.model());
                 row.put("weights", r.weights());
+                row.put("quantization", am.model().metadata("edgesplit.quantization").orElse("none (float32)"));
                 row.put("threads", r.threads());
                 row.put("weight_bytes_read_per_token", r.weightBytesPerToken());
                 row.put("prefill_tokens", promptTokens);

@@ -5,6 +5,7 @@ import io.edgesplit.onnx.graph.DimValues;
 import io.edgesplit.onnx.graph.ModelAnalyzer;
 import io.edgesplit.onnx.load.LoadedModel;
 import io.edgesplit.onnx.load.OnnxModelLoader;
+import io.edgesplit.onnx.quantize.WeightQuantizer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,6 +26,10 @@ public final class ModelArgs {
     @Option(names = "--dim", paramLabel = "NAME=VALUE", description = "value of a symbolic dimension (repeatable)")
     List<String> dims = new ArrayList<>();
 
+    @Option(names = "--quantize", paramLabel = "int8|int4",
+            description = "quantize MatMul weights (ONNX Runtime MatMulNBits, blocks of 32, symmetric)")
+    String quantize;
+
     @Mixin
     CommonOptions common;
 
@@ -40,6 +45,15 @@ public final class ModelArgs {
     AnalyzedModel analyze() {
         common.configureRuntime();
         LoadedModel loaded = new OnnxModelLoader(common.limits()).load(model);
+        if (quantize != null) {
+            loaded = quantized(loaded, WeightQuantizer.Bits.parse(quantize));
+        }
         return ModelAnalyzer.analyze(loaded, new ModelAnalyzer.Options(maxBlocks, dimValues()));
+    }
+
+    static LoadedModel quantized(LoadedModel loaded, WeightQuantizer.Bits bits) {
+        var proto = WeightQuantizer.quantize(loaded.proto(), bits, WeightQuantizer.DEFAULT_BLOCK);
+        return new LoadedModel(loaded.name() + " (" + bits.name().toLowerCase(java.util.Locale.ROOT) + ")", proto,
+                proto.getSerializedSize(), loaded.tokenizer());
     }
 }

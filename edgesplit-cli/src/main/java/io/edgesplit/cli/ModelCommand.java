@@ -31,7 +31,7 @@ import picocli.CommandLine.Spec;
 /** {@code edgesplit model ...}: look at, check and cut models. */
 @Command(name = "model", description = "Inspect, verify and split models.",
         subcommands = {ModelCommand.Inspect.class, ModelCommand.Verify.class, ModelCommand.Split.class,
-                ModelCommand.BuiltinsList.class})
+                ModelCommand.Quality.class, ModelCommand.BuiltinsList.class})
 public final class ModelCommand {
 
     @Command(name = "inspect", description = "Show the blocks and cut points of a model.")
@@ -271,6 +271,58 @@ public final class ModelCommand {
             manifest.put("files", files);
             Files.writeString(out.resolve("manifest.json"), Json.write(manifest));
             pw.println("wrote " + list.size() + " file(s) and manifest.json to " + out);
+            return EdgeSplitCli.OK;
+        }
+    }
+
+    @Command(name = "quality", description = "What quantization costs: logits and greedy tokens of the quantized model against float32.")
+    static final class Quality implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        ModelArgs args;
+
+        @Option(names = "--prompts", paramLabel = "N", description = "seeded random prompts. Default: ${DEFAULT-VALUE}")
+        int prompts = 8;
+
+        @Option(names = "--prompt-tokens", paramLabel = "N", description = "tokens per prompt. Default: ${DEFAULT-VALUE}")
+        int promptTokens = 8;
+
+        @Option(names = "--steps", paramLabel = "N", description = "greedy steps per prompt. Default: ${DEFAULT-VALUE}")
+        int steps = 32;
+
+        @Option(names = "--json", description = "print JSON")
+        boolean json;
+
+        @Override
+        public Integer call() {
+            if (args.quantize == null) {
+                throw EdgeSplitException.invalidArgument("model quality needs --quantize int8|int4");
+            }
+            String bits = args.quantize;
+            args.quantize = null;
+            AnalyzedModel reference = args.analyze();
+            AnalyzedModel quantized = io.edgesplit.onnx.graph.ModelAnalyzer.analyze(
+                    ModelArgs.quantized(reference.model(), io.edgesplit.onnx.quantize.WeightQuantizer.Bits.parse(bits)),
+                    new io.edgesplit.onnx.graph.ModelAnalyzer.Options(args.maxBlocks, args.dimValues()));
+            var r = io.edgesplit.onnx.quantize.QuantizationQuality.compare(reference, quantized, prompts, promptTokens, steps);
+            PrintWriter out = spec.commandLine().getOut();
+            Map<String, Object> root = new LinkedHashMap<>();
+            root.put("model", reference.name());
+            root.put("quantization", quantized.model().metadata("edgesplit.quantization").orElse(bits));
+            root.put("weight_bytes_float32", reference.profile().totalWeightBytes());
+            root.put("weight_bytes_quantized", quantized.profile().totalWeightBytes());
+            root.put("prompts", r.prompts());
+            root.put("steps_per_prompt", r.stepsPerPrompt());
+            root.put("max_abs_logit_diff", r.maxAbsLogitDiff());
+            root.put("mean_abs_logit_diff", r.meanAbsLogitDiff());
+            root.put("greedy_agreement", r.greedyAgreement());
+            if (json) {
+                out.println(Json.write(root));
+            } else {
+                root.forEach((k, v) -> out.printf(Locale.ROOT, "%-22s %s%n", k, v));
+            }
             return EdgeSplitCli.OK;
         }
     }

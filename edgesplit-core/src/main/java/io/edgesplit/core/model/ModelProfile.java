@@ -10,8 +10,11 @@ import java.util.Objects;
  * @param kind encoder, decoder or plain graph
  * @param unit what the per-unit figures count: {@code token} or {@code sample}
  * @param blocks the blocks in order; block i has index i
+ * @param inputBytesPerUnit bytes of the model's inputs (ids, masks) per unit, sent to the first stage
+ * @param outputBytesPerUnit bytes of the model's outputs per unit, returned by the last stage
  */
-public record ModelProfile(String model, ModelKind kind, String unit, List<BlockProfile> blocks) {
+public record ModelProfile(String model, ModelKind kind, String unit, List<BlockProfile> blocks,
+        double inputBytesPerUnit, double outputBytesPerUnit) {
 
     public ModelProfile {
         Objects.requireNonNull(model, "model == null");
@@ -21,12 +24,23 @@ public record ModelProfile(String model, ModelKind kind, String unit, List<Block
         if (blocks.isEmpty()) {
             throw new IllegalArgumentException("blocks is empty");
         }
+        if (!(inputBytesPerUnit >= 0) || !(outputBytesPerUnit >= 0)) {
+            throw new IllegalArgumentException("input and output bytes per unit must be >= 0");
+        }
         for (int i = 0; i < blocks.size(); i++) {
             if (blocks.get(i).index() != i) {
                 throw new IllegalArgumentException(
                         "blocks[" + i + "].index is " + blocks.get(i).index() + ", expected " + i);
             }
         }
+    }
+
+    public ModelProfile(String model, ModelKind kind, String unit, List<BlockProfile> blocks) {
+        this(model, kind, unit, blocks, 0, 0);
+    }
+
+    public int blockCount() {
+        return blocks.size();
     }
 
     public long totalWeightBytes() {

@@ -1,0 +1,36 @@
+package io.edgesplit.core.plan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class ExactPlannerPropertyTest {
+    private static final int INSTANCES = 1000;
+
+    @Test
+    void matchesBruteForceOnRandomInstances() {
+        Random rnd = new Random(20261125);
+        ExactPlanner planner = new ExactPlanner();
+        int feasible = 0;
+        for (int i = 0; i < INSTANCES; i++) {
+            RandomInstances.Instance x = RandomInstances.small(rnd);
+            BruteForce brute = new BruteForce(x.model(), x.cluster(), x.policy());
+            double optimum = brute.solve();
+            PlanResult result = planner.plan(x.model(), x.cluster(), x.policy());
+            String where = "instance " + i + " " + x.policy() + " brute plan " + brute.bestPlan() + " got " + result;
+            if (Double.isInfinite(optimum)) {
+                assertThat(result).as(where).isInstanceOf(PlanResult.Infeasible.class);
+                continue;
+            }
+            feasible++;
+            assertThat(result).as(where).isInstanceOf(PlanResult.Plan.class);
+            PlanResult.Plan plan = (PlanResult.Plan) result;
+            assertThat(CostModel.violation("check", x.model(), x.cluster(), x.policy(), plan.stages())).as(where).isNull();
+            double value = CostModel.objective(x.policy(), plan.predicted());
+            assertThat(value).as(where).isCloseTo(optimum, org.assertj.core.data.Offset.offset(1e-9 * Math.max(1, Math.abs(optimum))));
+        }
+        // the generator must produce both kinds, or the test proves little
+        assertThat(feasible).isBetween(INSTANCES / 5, INSTANCES - INSTANCES / 10);
+    }
+}

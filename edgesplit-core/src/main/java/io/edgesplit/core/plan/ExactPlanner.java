@@ -7,32 +7,31 @@ import io.edgesplit.core.model.BlockProfile;
 import io.edgesplit.core.model.ModelProfile;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.PriorityQueue;
 import java.util.TreeSet;
 
 /**
  * The exact joint placement and partitioning planner (ARCHITECTURE.md section 2).
  *
  * <p>A dynamic program over (stages used, blocks covered, node of the last stage) finds the best
- * chain of stages when a node may host several stages; it is the relaxation. If its optimum uses
- * every node at most once, it is optimal. Otherwise branch and bound restores that rule: for a node
- * v used twice, with b1 the last block of its first use and b2 the first block of its second, every
- * valid plan either keeps v off b1, keeps v off b2, or gives v one stage covering b1..b2. Each
- * branch is again a dynamic program with per-node restrictions, and its optimum bounds the branch.
+ * chain of stages. Without more state it may put two stages on one node: it is a relaxation. The
+ * rule that a node hosts one stage is restored by decremental state-space relaxation, as for
+ * elementary shortest paths: nodes that the relaxed optimum uses twice join a critical set, whose
+ * use the program then tracks in a bit mask per label; it reruns until its optimum uses every node
+ * once, which is then optimal for the real problem. The critical set stays small in practice (the
+ * few fast nodes worth reusing), so the masks stay cheap.
  *
- * <p>With a latency SLO and another objective, states keep Pareto sets of (objective, latency)
- * labels instead of one value, which keeps the program exact. The local level (HiDP) is chosen per
- * stage: the thread count and replicas that minimize the stage's share of the objective, within
- * the node's cores and memory and the throughput bound. See {@code planner.md} beside this class.
+ * <p>With a latency SLO and another objective, labels are Pareto sets of (objective, latency),
+ * which keeps the program exact. The local level (HiDP) is chosen per stage: the thread count and
+ * replicas that minimize the stage's share of the objective, within the node's cores and memory
+ * and the throughput bound. See {@code planner.md} beside this class.
  */
 public final class ExactPlanner implements Planner {
     public static final String NAME = "edgesplit";
-    /** Subproblems explored before giving up on proving optimality. */
-    static final int MAX_SUBPROBLEMS = 20_000;
+    /** Most nodes whose use the program tracks; beyond it the planner reports that it gave up. */
+    static final int MAX_CRITICAL = 62;
 
     @Override
     public String name() {
@@ -45,7 +44,7 @@ public final class ExactPlanner implements Planner {
         if (inst.n == 0) {
             return Diagnosis.noNodes(NAME, cluster, policy);
         }
-        Label best = branchAndBound(inst);
+        Label best = solve(inst);
         if (best == null) {
             return Diagnosis.explain(NAME, model, cluster, policy, this);
         }
@@ -56,93 +55,124 @@ public final class ExactPlanner implements Planner {
     /** Best plan value under the policy, or null if none; used by diagnosis. */
     Label solve(ModelProfile model, ClusterSnapshot cluster, Policy policy) {
         Instance inst = new Instance(model, cluster, policy);
-        return inst.n == 0 ? null : branchAndBound(inst);
+        return inst.n == 0 ? null : solve(inst);
     }
 
-    // ---- branch and bound ------------------------------------------------------------------
+    // ---- decremental state-space relaxation -------------------------------------------------
 
-    private record Subproblem(Restrictions restrictions, double bound) {}
-
-    static Label branchAndBound(Instance inst) {
-        PriorityQueue<Subproblem> queue = new PriorityQueue<>(Comparator.comparingDouble(Subproblem::bound));
-        queue.add(new Subproblem(Restrictions.none(inst.n), Double.NEGATIVE_INFINITY));
-        Label incumbent = null;
-        int explored = 0;
-        while (!queue.isEmpty() && explored < MAX_SUBPROBLEMS) {
-            Subproblem sp = queue.poll();
-            if (incumbent != null && sp.bound() >= incumbent.obj - 1e-12 * Math.abs(incumbent.obj)) {
-                break;
+    static Label solve(Instance inst) {
+        int[] bit = new int[inst.n];
+        Arrays.fill(bit, -1);
+        int critical = 0;
+        Incumbent incumbent = Incumbent.singleNode(inst);
+        while (true) {
+            Label best = new Program(inst, bit, incumbent.value).run();
+            if (best == null || best.obj >= incumbent.value) {
+                return incumbent.label; // nothing beats the incumbent (null: no plan at all)
             }
-            explored++;
-            Label relaxed = new Program(inst, sp.restrictions()).run();
-            if (relaxed == null || (incumbent != null && relaxed.obj >= incumbent.obj)) {
-                continue;
+            List<Integer> repeated = best.repeatedNodes();
+            if (repeated.isEmpty()) {
+                return best;
             }
-            int[] repeat = relaxed.repeat();
-            if (repeat == null) {
-                incumbent = relaxed;
-                continue;
+            incumbent = incumbent.better(Incumbent.repair(inst, best));
+            for (int v : repeated) {
+                if (bit[v] >= 0) {
+                    throw new IllegalStateException("node " + inst.nodes[v].id() + " repeats although tracked");
+                }
+                if (critical == MAX_CRITICAL) {
+                    throw new IllegalStateException("planner gave up: more than " + MAX_CRITICAL + " nodes to track");
+                }
+                bit[v] = critical++;
             }
-            int v = repeat[0];
-            int b1 = repeat[1];
-            int b2 = repeat[2];
-            queue.add(new Subproblem(sp.restrictions().forbid(v, b1), relaxed.obj));
-            queue.add(new Subproblem(sp.restrictions().forbid(v, b2), relaxed.obj));
-            queue.add(new Subproblem(sp.restrictions().mustContain(v, b1, b2), relaxed.obj));
         }
-        if (!queue.isEmpty() && explored >= MAX_SUBPROBLEMS && incumbent == null) {
-            throw new IllegalStateException("planner gave up after " + MAX_SUBPROBLEMS + " subproblems");
-        }
-        return incumbent;
     }
 
-    /** Per-node limits added by branching: blocks the node may not run, a range its stage must contain. */
-    record Restrictions(int[][] forbiddenPrefix, int[][] must) {
-        static Restrictions none(int nodes) {
-            return new Restrictions(new int[nodes][], new int[nodes][]);
+    /**
+     * The best valid plan known, which prunes the program: a label whose bound is above it cannot
+     * lead to a better plan. Found by cheap heuristics; optimality never depends on them.
+     */
+    record Incumbent(Label label, double value) {
+        static final Incumbent NONE = new Incumbent(null, Double.POSITIVE_INFINITY);
+
+        Incumbent better(Incumbent other) {
+            return other.value < value ? other : this;
         }
 
-        Restrictions forbid(int node, int block) {
-            int[][] f = forbiddenPrefix.clone();
-            int[] old = f[node];
-            int blocks = old == null ? -1 : old.length - 1;
-            // prefix over blocks: prefix[b] = forbidden blocks before b; built lazily for the node
-            int[] mark = new int[Math.max(blocks, block + 1)];
-            if (old != null) {
-                for (int b = 0; b < blocks; b++) {
-                    mark[b] = old[b + 1] - old[b];
+        /** The whole model on one node, the best such. */
+        static Incumbent singleNode(Instance inst) {
+            Incumbent best = NONE;
+            for (int v = 0; v < inst.n; v++) {
+                best = best.better(of(inst, List.of(new int[] {v, 0, inst.blocks})));
+            }
+            return best;
+        }
+
+        /** The relaxed plan with each repeated use moved to the unused node that serves it best. */
+        static Incumbent repair(Instance inst, Label relaxed) {
+            List<int[]> stages = new ArrayList<>();
+            for (Label l = relaxed; l != null; l = l.prev) {
+                if (l.node >= 0) {
+                    stages.addFirst(new int[] {l.node, l.start, l.end});
                 }
             }
-            mark[block] = 1;
-            int[] prefix = new int[mark.length + 1];
-            for (int b = 0; b < mark.length; b++) {
-                prefix[b + 1] = prefix[b] + mark[b];
+            boolean[] used = new boolean[inst.n];
+            boolean[] planned = new boolean[inst.n];
+            stages.forEach(st -> planned[st[0]] = true);
+            for (int s = 0; s < stages.size(); s++) {
+                int[] st = stages.get(s);
+                if (!used[st[0]]) {
+                    used[st[0]] = true;
+                    continue;
+                }
+                int bestNode = -1;
+                double bestValue = Double.POSITIVE_INFINITY;
+                for (int v = 0; v < inst.n; v++) {
+                    if (used[v] || planned[v]) {
+                        continue;
+                    }
+                    int[][] opts = inst.options(v, st[1], st[2]);
+                    if (opts.length == 0) {
+                        continue;
+                    }
+                    double value = inst.stageObjective(v, inst.compute(v, opts[0][0], st[1], st[2]), opts[0][1]);
+                    if (value < bestValue) {
+                        bestValue = value;
+                        bestNode = v;
+                    }
+                }
+                if (bestNode < 0) {
+                    return NONE;
+                }
+                used[bestNode] = true;
+                st[0] = bestNode;
             }
-            f[node] = prefix;
-            return new Restrictions(f, must);
+            return of(inst, stages);
         }
 
-        Restrictions mustContain(int node, int from, int to) {
-            int[][] m = must.clone();
-            int[] old = m[node];
-            m[node] = old == null ? new int[] {from, to} : new int[] {Math.min(old[0], from), Math.max(old[1], to)};
-            return new Restrictions(forbiddenPrefix, m);
-        }
-
-        /** May node run blocks [i, j)? */
-        boolean allowed(int node, int i, int j) {
-            int[] m = must[node];
-            if (m != null && (i > m[0] || j - 1 < m[1])) {
-                return false;
+        /** Evaluates stages {node, start, end (exclusive)} with the cost model; NONE if invalid. */
+        static Incumbent of(Instance inst, List<int[]> stages) {
+            List<Stage> plan = new ArrayList<>();
+            Label chain = null;
+            for (int[] st : stages) {
+                int[][] opts = inst.options(st[0], st[1], st[2]);
+                if (opts.length == 0) {
+                    return NONE;
+                }
+                // with SLO labels the options are every thread count; take the fastest for the heuristic
+                int[] o = opts[0];
+                for (int[] x : opts) {
+                    if (inst.compute(st[0], x[0], st[1], st[2]) < inst.compute(st[0], o[0], st[1], st[2])) {
+                        o = x;
+                    }
+                }
+                plan.add(new Stage(inst.nodes[st[0]].id(), st[1], st[2] - 1, inst.threads[st[0]][o[0]], o[1]));
+                chain = new Label(0, 0, 0, chain, st[0], st[1], st[2], o[0], o[1]);
             }
-            int[] p = forbiddenPrefix[node];
-            if (p == null) {
-                return true;
+            if (CostModel.violation(NAME, inst.model, inst.cluster, inst.policy, plan) != null) {
+                return NONE;
             }
-            int len = p.length - 1;
-            int hi = Math.min(j, len);
-            int lo = Math.min(i, len);
-            return p[hi] - p[lo] == 0;
+            double value = CostModel.objective(inst.policy, CostModel.predict(inst.model, inst.cluster, inst.policy, plan));
+            return new Incumbent(new Label(value, 0, 0, chain, -2, 0, 0, 0, 0), value);
         }
     }
 
@@ -169,6 +199,8 @@ public final class ExactPlanner implements Planner {
         final double[][] invBandwidth; // ms per byte
         final double maxBottleneckMs; // from the throughput bound, or infinity
         final double slo;
+        final double[] rest; // [i]: a lower bound on the objective share of blocks i.. (additive objectives)
+        final double[] restMax; // [i]: a lower bound on the bottleneck of blocks i.. (throughput)
 
         Instance(ModelProfile model, ClusterSnapshot cluster, Policy policy) {
             this.model = model;
@@ -226,6 +258,22 @@ public final class ExactPlanner implements Planner {
                 }
             }
             maxBottleneckMs = policy.minThroughputRps() > 0 ? 1000.0 / policy.minThroughputRps() : Double.POSITIVE_INFINITY;
+            // every block runs somewhere: at best on the node and thread count where it costs least
+            rest = new double[blocks + 1];
+            restMax = new double[blocks + 1];
+            for (int b = blocks - 1; b >= 0; b--) {
+                double least = Double.POSITIVE_INFINITY;
+                for (int v = 0; v < n; v++) {
+                    for (int t = 0; t < threads[v].length; t++) {
+                        double time = timePrefix[v][t][b + 1] - timePrefix[v][t][b];
+                        int replicas = Math.max(1, nodes[v].cores() / threads[v][t]);
+                        least = Math.min(least, bottleneck ? time / replicas : stageObjective(v, time, 1));
+                    }
+                }
+                least = n == 0 ? 0 : least;
+                rest[b] = rest[b + 1] + (bottleneck ? 0 : least);
+                restMax[b] = Math.max(restMax[b + 1], bottleneck ? least : 0);
+            }
         }
 
         double transfer(int from, int to, double bytes) {
@@ -336,10 +384,14 @@ public final class ExactPlanner implements Planner {
 
     // ---- labels ----------------------------------------------------------------------------
 
-    /** A partial plan: the last stage (node v, blocks [start, end)) and the plan before it. */
+    /**
+     * A partial plan: the last stage (node v, blocks [start, end)) and the plan before it, with the
+     * critical nodes it uses as a bit mask.
+     */
     static final class Label {
         final double obj;
         final double lat;
+        final long mask;
         final Label prev;
         final int node;
         final int start;
@@ -347,9 +399,10 @@ public final class ExactPlanner implements Planner {
         final int option;
         final int replicas;
 
-        Label(double obj, double lat, Label prev, int node, int start, int end, int option, int replicas) {
+        Label(double obj, double lat, long mask, Label prev, int node, int start, int end, int option, int replicas) {
             this.obj = obj;
             this.lat = lat;
+            this.mask = mask;
             this.prev = prev;
             this.node = node;
             this.start = start;
@@ -369,70 +422,62 @@ public final class ExactPlanner implements Planner {
             return out;
         }
 
-        /** {node, last block of its first use, first block of its next use}, or null if no node repeats. */
-        int[] repeat() {
-            Map<Integer, Label> later = new HashMap<>();
-            int[] found = null;
+        /** Nodes that host more than one stage, ascending. */
+        List<Integer> repeatedNodes() {
+            Map<Integer, Integer> uses = new HashMap<>();
             for (Label l = this; l != null; l = l.prev) {
-                if (l.node < 0) {
-                    continue;
+                if (l.node >= 0) {
+                    uses.merge(l.node, 1, Integer::sum);
                 }
-                Label next = later.get(l.node);
-                if (next != null) {
-                    found = new int[] {l.node, l.end - 1, next.start};
-                }
-                later.put(l.node, l);
             }
-            return found;
+            return uses.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).sorted().toList();
         }
     }
 
-    /** Pareto set of labels: objective ascending, latency strictly descending. */
+    /**
+     * Labels no other label of the same state dominates: lower or equal objective, latency (Pareto
+     * mode only) and set of critical nodes used. Without Pareto mode and critical nodes it holds one.
+     */
     static final class Front {
         final List<Label> labels = new ArrayList<>(1);
 
-        /** Adds if not dominated; drops the labels it dominates. Scalar mode keeps one label. */
         boolean offer(Label l, boolean pareto) {
-            if (!pareto) {
-                if (labels.isEmpty()) {
-                    labels.add(l);
-                    return true;
-                }
-                if (l.obj < labels.getFirst().obj) {
-                    labels.set(0, l);
-                    return true;
-                }
-                return false;
-            }
             for (Label x : labels) {
-                if (x.obj <= l.obj && x.lat <= l.lat) {
+                if (x.obj <= l.obj && (!pareto || x.lat <= l.lat) && (x.mask & ~l.mask) == 0) {
                     return false;
                 }
             }
-            labels.removeIf(x -> l.obj <= x.obj && l.lat <= x.lat);
+            labels.removeIf(x -> l.obj <= x.obj && (!pareto || l.lat <= x.lat) && (l.mask & ~x.mask) == 0);
             labels.add(l);
             return true;
-        }
-
-        double bestObj() {
-            double b = Double.POSITIVE_INFINITY;
-            for (Label l : labels) {
-                b = Math.min(b, l.obj);
-            }
-            return b;
         }
     }
 
     // ---- the dynamic program ---------------------------------------------------------------
 
-    /** One run of the relaxed program under restrictions. */
+    /** One run of the program, tracking the use of the nodes with a bit. */
     static final class Program {
         private final Instance inst;
-        private final Restrictions r;
+        private final int[] bit;
+        private final double cutoff;
 
-        Program(Instance inst, Restrictions r) {
+        /**
+         * @param bit per node its bit in the masks, or -1 when its use is not tracked
+         * @param incumbent value of a known valid plan: labels that cannot end below it are dropped
+         */
+        Program(Instance inst, int[] bit, double incumbent) {
             this.inst = inst;
-            this.r = r;
+            this.bit = bit;
+            this.cutoff = incumbent + 1e-9 * Math.abs(incumbent);
+        }
+
+        /** A lower bound on any plan that extends a label of this value at block i. */
+        private double bound(double obj, int i) {
+            return inst.bottleneck ? Math.max(obj, inst.restMax[i]) : obj + inst.rest[i];
+        }
+
+        private long maskOf(int v) {
+            return bit[v] < 0 ? 0 : 1L << bit[v];
         }
 
         Label run() {
@@ -440,59 +485,65 @@ public final class ExactPlanner implements Planner {
             int blocks = inst.blocks;
             boolean pareto = inst.labels;
             Front[][] current = new Front[blocks + 1][n];
-            Label bestFinal = null;
             Front finals = new Front();
-            // first stages
             for (int v = 0; v < n; v++) {
                 double hopObj = inst.hopObjective(n, v, inst.bytesBefore[0]);
                 if (Double.isInfinite(hopObj)) {
                     continue;
                 }
                 double hopLat = inst.transfer(n, v, inst.bytesBefore[0]);
-                Label start = new Label(hopObj, hopLat, null, -1, 0, 0, 0, 0);
+                if (bound(hopObj, 0) > cutoff) {
+                    continue;
+                }
+                Label start = new Label(hopObj, hopLat, 0, null, -1, 0, 0, 0, 0);
                 for (int j = 1; j <= blocks; j++) {
-                    extend(current, v, 0, j, start, pareto);
+                    if (!extend(current, v, 0, j, start, pareto)) {
+                        break;
+                    }
                 }
             }
             for (int k = 1; k <= inst.maxStages; k++) {
-                bestFinal = collectFinals(current, finals, pareto, bestFinal);
+                collectFinals(current, finals, pareto);
                 if (k == inst.maxStages) {
                     break;
                 }
                 Front[][] next = new Front[blocks + 1][n];
+                boolean any = false;
                 for (int i = 1; i < blocks; i++) {
                     for (int v = 0; v < n; v++) {
                         Front in = bestInto(current, i, v, pareto);
                         if (in == null) {
                             continue;
                         }
+                        any = true;
                         for (Label from : in.labels) {
                             for (int j = i + 1; j <= blocks; j++) {
-                                extend(next, v, i, j, from, pareto);
+                                if (!extend(next, v, i, j, from, pareto)) {
+                                    break;
+                                }
                             }
                         }
                     }
                 }
+                if (!any) {
+                    break;
+                }
                 current = next;
             }
-            if (pareto) {
-                Label best = null;
-                for (Label l : finals.labels) {
-                    if (l.lat <= inst.slo * (1 + 1e-12) && (best == null || l.obj < best.obj)) {
-                        best = l;
-                    }
+            Label best = null;
+            for (Label l : finals.labels) {
+                if (l.lat <= inst.slo * (1 + 1e-12) && (best == null || l.obj < best.obj
+                        || (l.obj == best.obj && l.mask != best.mask && Long.compareUnsigned(l.mask, best.mask) < 0))) {
+                    best = l;
                 }
-                return best;
             }
-            if (bestFinal != null && inst.objective == Objective.LATENCY && bestFinal.obj > inst.slo * (1 + 1e-12)) {
-                return null; // the fastest plan under these restrictions misses the SLO
-            }
-            return bestFinal;
+            return best;
         }
 
-        /** Labels ending at i-1 on any node other than v, plus the hop into v: a source for stages on v from block i. */
+        /** Labels ending at i-1 on any node other than v that have not used v, plus the hop into v. */
         private Front bestInto(Front[][] current, int i, int v, boolean pareto) {
             Front in = null;
+            long vMask = maskOf(v);
             for (int m = 0; m < inst.n; m++) {
                 Front f = current[i][m];
                 if (m == v || f == null) {
@@ -504,11 +555,18 @@ public final class ExactPlanner implements Planner {
                 }
                 double hopLat = inst.transfer(m, v, inst.bytesBefore[i]);
                 for (Label l : f.labels) {
-                    double lat = l.lat + hopLat;
-                    if (lat > inst.slo * (1 + 1e-12) && pareto) {
+                    if ((l.mask & vMask) != 0) {
                         continue;
                     }
-                    Label via = new Label(inst.combine(l.obj, hopObj), lat, l, -1, i, i, 0, 0);
+                    double lat = l.lat + hopLat;
+                    if (lat > inst.slo * (1 + 1e-12)) {
+                        continue;
+                    }
+                    double obj = inst.combine(l.obj, hopObj);
+                    if (bound(obj, i) > cutoff) {
+                        continue;
+                    }
+                    Label via = new Label(obj, lat, l.mask, l, -1, i, i, 0, 0);
                     if (in == null) {
                         in = new Front();
                     }
@@ -518,32 +576,49 @@ public final class ExactPlanner implements Planner {
             return in;
         }
 
-        private void extend(Front[][] target, int v, int i, int j, Label from, boolean pareto) {
-            if (!r.allowed(v, i, j)) {
-                return;
-            }
+        /**
+         * Adds stages on v over blocks [i, j) after {@code from}. Returns false when no longer stage
+         * from i can be useful: out of memory, under the throughput bound, or bound to end above the
+         * incumbent (all only get worse with j).
+         */
+        private boolean extend(Front[][] target, int v, int i, int j, Label from, boolean pareto) {
             int[][] opts = inst.options(v, i, j);
+            if (opts.length == 0) {
+                return false;
+            }
+            long mask = from.mask | maskOf(v);
+            boolean longer = false;
             for (int[] o : opts) {
                 double compute = inst.compute(v, o[0], i, j);
                 double obj = inst.combine(from.obj, inst.stageObjective(v, compute, o[1]));
+                // the objective plus the bound of the rest only grows with j (throughput: the objective alone)
+                if ((inst.bottleneck ? obj : obj + inst.rest[j]) > cutoff) {
+                    continue;
+                }
+                longer = true;
+                if (bound(obj, j) > cutoff) {
+                    continue;
+                }
                 double lat = from.lat + compute;
-                if (pareto && lat > inst.slo * (1 + 1e-12)) {
+                if (lat > inst.slo * (1 + 1e-12)) {
                     continue;
                 }
                 Front f = target[j][v];
                 if (f == null) {
                     f = new Front();
                     target[j][v] = f;
-                } else if (!pareto && obj >= f.labels.getFirst().obj) {
-                    continue;
+                } else if (!pareto && f.labels.size() == 1 && obj >= f.labels.getFirst().obj
+                        && (f.labels.getFirst().mask & ~mask) == 0) {
+                    continue; // dominated: checked before allocating the label
                 }
                 // skip the hop label in the chain: link straight to the previous stage
                 Label prev = from.node < 0 ? from.prev : from;
-                f.offer(new Label(obj, lat, prev, v, i, j, o[0], o[1]), pareto);
+                f.offer(new Label(obj, lat, mask, prev, v, i, j, o[0], o[1]), pareto);
             }
+            return longer;
         }
 
-        private Label collectFinals(Front[][] current, Front finals, boolean pareto, Label bestFinal) {
+        private void collectFinals(Front[][] current, Front finals, boolean pareto) {
             int n = inst.n;
             for (int v = 0; v < n; v++) {
                 Front f = current[inst.blocks][v];
@@ -556,15 +631,12 @@ public final class ExactPlanner implements Planner {
                 }
                 double hopLat = inst.transfer(v, n, inst.outBytes);
                 for (Label l : f.labels) {
-                    Label done = new Label(inst.combine(l.obj, hopObj), l.lat + hopLat, l, -2, 0, 0, 0, 0);
-                    if (pareto) {
-                        finals.offer(done, true);
-                    } else if (bestFinal == null || done.obj < bestFinal.obj) {
-                        bestFinal = done;
+                    if (l.lat + hopLat > inst.slo * (1 + 1e-12)) {
+                        continue;
                     }
+                    finals.offer(new Label(inst.combine(l.obj, hopObj), l.lat + hopLat, 0, l, -2, 0, 0, 0, 0), pareto);
                 }
             }
-            return bestFinal;
         }
     }
 

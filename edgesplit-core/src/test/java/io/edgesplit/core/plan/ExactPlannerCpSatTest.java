@@ -49,7 +49,7 @@ class ExactPlannerCpSatTest {
         Objective objective = new Objective[] {Objective.LATENCY, Objective.THROUGHPUT, Objective.ENERGY}[seed % 3];
         int blocks = 14 + rnd.nextInt(11);
         int nodes = 5 + rnd.nextInt(4);
-        ModelProfile model = RandomInstances.model(rnd, blocks, true);
+        ModelProfile model = RandomProblems.model(rnd, blocks, true);
         List<NodeProfile> list = new ArrayList<>();
         for (int v = 0; v < nodes; v++) {
             int cores = 1 + rnd.nextInt(4);

@@ -14,16 +14,16 @@ class ExactPlannerPropertyTest {
         ExactPlanner planner = new ExactPlanner();
         int feasible = 0;
         for (int i = 0; i < INSTANCES; i++) {
-            RandomInstances.Instance x = RandomInstances.small(rnd);
-            BruteForce brute = new BruteForce(x.model(), x.cluster(), x.policy());
-            double optimum = brute.solve();
+            RandomProblems.Problem x = RandomProblems.small(rnd);
+            PlanResult brute = new BruteForcePlanner().plan(x.model(), x.cluster(), x.policy());
             PlanResult result = planner.plan(x.model(), x.cluster(), x.policy());
-            String where = "instance " + i + " " + x.policy() + " brute plan " + brute.bestPlan() + " got " + result;
-            if (Double.isInfinite(optimum)) {
+            String where = "instance " + i + " " + x.policy() + " brute force " + brute + " got " + result;
+            if (brute instanceof PlanResult.Infeasible) {
                 assertThat(result).as(where).isInstanceOf(PlanResult.Infeasible.class);
                 continue;
             }
             feasible++;
+            double optimum = CostModel.objective(x.policy(), ((PlanResult.Plan) brute).predicted());
             assertThat(result).as(where).isInstanceOf(PlanResult.Plan.class);
             PlanResult.Plan plan = (PlanResult.Plan) result;
             assertThat(CostModel.violation("check", x.model(), x.cluster(), x.policy(), plan.stages())).as(where).isNull();

@@ -114,7 +114,7 @@ public final class ModelAnalyzer {
             }
         }
         checkStateStaysInBlocks(model.name(), index, blocks, state);
-        ModelProfile profile = profile(model.name(), kind, index, probe, blocks, cuts);
+        ModelProfile profile = profile(model.name(), kind, index, probe, blocks, cuts, state);
         return new AnalyzedModel(model, index, probe, kind, blocks, cuts, state, profile, noCut);
     }
 
@@ -503,7 +503,7 @@ public final class ModelAnalyzer {
     // ---- profile ---------------------------------------------------------------------------
 
     private static ModelProfile profile(String name, ModelKind kind, GraphIndex index, ShapeProbe.Result probe,
-            List<Block> blocks, List<CutPoint> cuts) {
+            List<Block> blocks, List<CutPoint> cuts, List<StatePair> state) {
         List<BlockProfile> profiles = new ArrayList<>();
         for (Block b : blocks) {
             double flops = 0;
@@ -526,7 +526,27 @@ public final class ModelAnalyzer {
             profiles.add(new BlockProfile(b.index(), b.name(), b.role(), computeNodes, weightBytes(index, b),
                     flops / probe.units(), crossing, Math.max(0, kv / probe.units())));
         }
-        return new ModelProfile(name, kind, probe.unit(), profiles);
+        // what travels between the source and the model: inputs in, outputs out, KV caches never
+        Set<String> kvTensors = new HashSet<>();
+        for (StatePair s : state) {
+            kvTensors.add(s.past());
+            kvTensors.add(s.present());
+        }
+        double in = 0;
+        for (var vi : index.inputs()) {
+            TensorMeta m = probe.meta(vi.getName());
+            if (m != null && !kvTensors.contains(vi.getName())) {
+                in += m.bytesA();
+            }
+        }
+        double out = 0;
+        for (String o : index.outputNames()) {
+            TensorMeta m = probe.meta(o);
+            if (m != null && !kvTensors.contains(o)) {
+                out += m.bytesA();
+            }
+        }
+        return new ModelProfile(name, kind, probe.unit(), profiles, in / probe.units(), out / probe.units());
     }
 
     static long[] shapeOf(GraphIndex index, ShapeProbe.Result probe, String tensor) {

@@ -88,6 +88,29 @@ public final class OrtRuntime {
         }
     }
 
+    /**
+     * Opens a session with a thread pool of its own of {@code threads} intra-op threads, for
+     * measuring a block at thread counts other than the process's (the profiler).
+     */
+    public OrtSession openWithThreads(byte[] model, String what, int threads) {
+        if (threads < 1) {
+            throw EdgeSplitException.invalidArgument("threads must be >= 1: " + threads);
+        }
+        try (SessionOptions options = new SessionOptions()) {
+            options.setIntraOpNumThreads(threads);
+            options.setInterOpNumThreads(1);
+            // pools of idle blocks must not spin against the block being timed on the same cores
+            options.addConfigEntry("session.intra_op.allow_spinning", "0");
+            options.setOptimizationLevel(OptLevel.ALL_OPT);
+            options.setExecutionMode(SessionOptions.ExecutionMode.SEQUENTIAL);
+            ByteBuffer direct = ByteBuffer.allocateDirect(model.length).put(model).flip();
+            return env.createSession(direct, options);
+        } catch (OrtException e) {
+            throw new EdgeSplitException(ErrorCode.MODEL_UNSUPPORTED,
+                    "ONNX Runtime cannot load " + what + ": " + firstLine(e.getMessage()), e);
+        }
+    }
+
     public OrtSession open(byte[] model, String what) {
         return open(model, what, OptLevel.ALL_OPT);
     }

@@ -93,7 +93,7 @@ class BaselinesTest {
         java.util.Random rnd = new java.util.Random(5);
         int compared = 0;
         for (int i = 0; i < 300; i++) {
-            var x = io.edgesplit.core.plan.PlannerInstances.random(rnd);
+            var x = io.edgesplit.core.plan.RandomProblems.small(rnd);
             PlanResult exact = new ExactPlanner().plan(x.model(), x.cluster(), x.policy());
             for (Planner baseline : Baselines.all()) {
                 PlanResult r = baseline.plan(x.model(), x.cluster(), x.policy());

@@ -16,13 +16,17 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 
-/** Seeded random planning problems: models, clusters and policies of every kind the planner accepts. */
-final class RandomInstances {
-    private RandomInstances() {}
+/**
+ * Seeded random planning problems for tests and benchmarks: models, clusters and policies of
+ * every kind the planner accepts. The caller owns the {@link Random}, so a seed gives the same
+ * problems everywhere.
+ */
+public final class RandomProblems {
+    private RandomProblems() {}
 
-    record Instance(ModelProfile model, ClusterSnapshot cluster, Policy policy) {}
+    public record Problem(ModelProfile model, ClusterSnapshot cluster, Policy policy) {}
 
-    static ModelProfile model(Random rnd, int blocks, boolean integers) {
+    public static ModelProfile model(Random rnd, int blocks, boolean integers) {
         List<BlockProfile> list = new ArrayList<>();
         for (int b = 0; b < blocks; b++) {
             long weights = 1 + rnd.nextInt(100);
@@ -35,7 +39,8 @@ final class RandomInstances {
         return new ModelProfile("random", ModelKind.DECODER, "token", list, in, out);
     }
 
-    static Instance small(Random rnd) {
+    /** Up to 8 blocks and 5 nodes, any objective, bounds, privacy, memory pressure and missing links. */
+    public static Problem small(Random rnd) {
         int blocks = 1 + rnd.nextInt(8);
         int nodes = 1 + rnd.nextInt(5);
         ModelProfile model = model(rnd, blocks, false);
@@ -97,6 +102,51 @@ final class RandomInstances {
         if (rnd.nextInt(3) == 0) {
             policy = policy.withMinThroughput(10 + rnd.nextDouble() * 200);
         }
-        return new Instance(model, cluster, policy);
+        return new Problem(model, cluster, policy);
+    }
+
+    /**
+     * A problem at benchmark scale: {@code blocks} transformer-like blocks (embedding and head
+     * lighter), {@code nodes} heterogeneous nodes (1-4 cores, speeds over a 10x range, memory from
+     * a few blocks to the whole model), every pair linked at 10 Mbit/s to 1 Gbit/s, objective as given.
+     */
+    public static Problem large(Random rnd, int blocks, int nodes, Objective objective) {
+        List<BlockProfile> list = new ArrayList<>();
+        for (int b = 0; b < blocks; b++) {
+            boolean edge = b == 0 || b == blocks - 1;
+            long weights = edge ? 20_000_000 : 28_000_000 + rnd.nextInt(4_000_000);
+            list.add(new BlockProfile(b, "layer." + b, BlockRole.LAYER, 1, weights, edge ? 2e7 : 1.1e8, 3072, 0));
+        }
+        ModelProfile model = new ModelProfile("grid", ModelKind.ENCODER, "token", list, 256, 3072);
+        List<NodeProfile> list2 = new ArrayList<>();
+        long total = model.totalWeightBytes();
+        for (int v = 0; v < nodes; v++) {
+            int cores = 1 << rnd.nextInt(3);
+            double gflops = 5 + rnd.nextDouble() * 45;
+            Map<Integer, double[]> times = new HashMap<>();
+            for (int t = 1; t <= cores; t *= 2) {
+                double[] bt = new double[blocks];
+                for (int b = 0; b < blocks; b++) {
+                    bt[b] = list.get(b).flopsPerUnit() * 32 / (gflops * 1e9 * Math.pow(t, 0.8)) * 1000 * (0.95 + rnd.nextDouble() * 0.1);
+                }
+                times.put(t, bt);
+            }
+            long memory = (long) (total * (0.05 + rnd.nextDouble() * 0.6));
+            double idle = 2 + rnd.nextDouble() * 30;
+            list2.add(new NodeProfile(NodeId.of(String.format("node-%03d", v)), rnd.nextInt(4) == 0 ? "trusted" : "edge", memory,
+                    cores, new PowerModel(idle, idle * (2 + rnd.nextDouble() * 2)), rnd.nextDouble(), times));
+        }
+        NodeId source = NodeId.of("gateway");
+        List<Link> links = new ArrayList<>();
+        List<NodeId> all = new ArrayList<>(list2.stream().map(NodeProfile::id).toList());
+        all.add(source);
+        for (NodeId a : all) {
+            for (NodeId b : all) {
+                if (!a.equals(b)) {
+                    links.add(new Link(a, b, 1.25e6 * Math.pow(100, rnd.nextDouble()), 0.2 + rnd.nextDouble() * 5));
+                }
+            }
+        }
+        return new Problem(model, new ClusterSnapshot(list2, links, source), Policy.of(objective).withUnitsPerRequest(32));
     }
 }

@@ -20,18 +20,20 @@ import java.util.TreeSet;
  * rule that a node hosts one stage is restored by decremental state-space relaxation, as for
  * elementary shortest paths: nodes that the relaxed optimum uses twice join a critical set, whose
  * use the program then tracks in a bit mask per label; it reruns until its optimum uses every node
- * once, which is then optimal for the real problem. The critical set stays small in practice (the
- * few fast nodes worth reusing), so the masks stay cheap.
+ * once, which is then optimal for the real problem.
  *
- * <p>With a latency SLO and another objective, labels are Pareto sets of (objective, latency),
- * which keeps the program exact. The local level (HiDP) is chosen per stage: the thread count and
- * replicas that minimize the stage's share of the objective, within the node's cores and memory
- * and the throughput bound. See {@code planner.md} beside this class.
+ * <p>Pruning keeps the reruns cheap without touching exactness: the same relaxation run backwards
+ * once per problem (per remaining stage budget) bounds every partial plan's completion from below,
+ * and an incumbent from heuristics (best single node, the relaxed optimum repaired, a width-one
+ * beam over all nodes) bounds the optimum from above. With a latency SLO and another objective,
+ * labels are Pareto sets of (objective, latency). The local level (HiDP) is chosen per stage: the
+ * thread count and replicas that minimize the stage's share of the objective, within the node's
+ * cores and memory and the throughput bound. Single-threaded and pure. See {@code planner.md}.
  */
 public final class ExactPlanner implements Planner {
     public static final String NAME = "edgesplit";
     /** Most nodes whose use the program tracks; beyond it the planner reports that it gave up. */
-    static final int MAX_CRITICAL = 62;
+    static final int MAX_CRITICAL = 128;
 
     @Override
     public String name() {
@@ -64,7 +66,14 @@ public final class ExactPlanner implements Planner {
         int[] bit = new int[inst.n];
         Arrays.fill(bit, -1);
         int critical = 0;
+        inst.computeCompletions();
         Incumbent incumbent = Incumbent.singleNode(inst);
+        List<int[]> relaxed = inst.relaxedPlan();
+        if (relaxed == null) {
+            return null; // not even the relaxation has a plan
+        }
+        incumbent = incumbent.better(Incumbent.repair(inst, relaxed));
+        incumbent = incumbent.better(Incumbent.beam(inst, incumbent.value));
         while (true) {
             Label best = new Program(inst, bit, incumbent.value).run();
             if (best == null || best.obj >= incumbent.value) {
@@ -74,7 +83,7 @@ public final class ExactPlanner implements Planner {
             if (repeated.isEmpty()) {
                 return best;
             }
-            incumbent = incumbent.better(Incumbent.repair(inst, best));
+            incumbent = incumbent.better(Incumbent.repair(inst, best.stageList()));
             for (int v : repeated) {
                 if (bit[v] >= 0) {
                     throw new IllegalStateException("node " + inst.nodes[v].id() + " repeats although tracked");
@@ -98,6 +107,19 @@ public final class ExactPlanner implements Planner {
             return other.value < value ? other : this;
         }
 
+        /**
+         * The program tracking every node (the first 128) but keeping only the few cheapest labels
+         * per state: valid plans, not always the best; repaired if a node past 128 repeats.
+         */
+        static Incumbent beam(Instance inst, double cutoff) {
+            int[] all = new int[inst.n];
+            for (int v = 0; v < inst.n; v++) {
+                all[v] = v < MAX_CRITICAL ? v : -1;
+            }
+            Label l = new Program(inst, all, cutoff, 1).run();
+            return l == null ? NONE : repair(inst, l.stageList());
+        }
+
         /** The whole model on one node, the best such. */
         static Incumbent singleNode(Instance inst) {
             Incumbent best = NONE;
@@ -108,13 +130,7 @@ public final class ExactPlanner implements Planner {
         }
 
         /** The relaxed plan with each repeated use moved to the unused node that serves it best. */
-        static Incumbent repair(Instance inst, Label relaxed) {
-            List<int[]> stages = new ArrayList<>();
-            for (Label l = relaxed; l != null; l = l.prev) {
-                if (l.node >= 0) {
-                    stages.addFirst(new int[] {l.node, l.start, l.end});
-                }
-            }
+        static Incumbent repair(Instance inst, List<int[]> stages) {
             boolean[] used = new boolean[inst.n];
             boolean[] planned = new boolean[inst.n];
             stages.forEach(st -> planned[st[0]] = true);
@@ -201,6 +217,12 @@ public final class ExactPlanner implements Planner {
         final double slo;
         final double[] rest; // [i]: a lower bound on the objective share of blocks i.. (additive objectives)
         final double[] restMax; // [i]: a lower bound on the bottleneck of blocks i.. (throughput)
+        // per stage budget k: relaxed optimum of blocks i.. in at most k stages, the first on v from i
+        double[][][] toEnd;
+        // per budget k: relaxed optimum after a stage on v that ends before block j, k stages left
+        double[][][] afterStage;
+        int[][][] toEndCut; // where that first stage ends
+        int[][][] afterStageNext; // the node that follows
 
         Instance(ModelProfile model, ClusterSnapshot cluster, Policy policy) {
             this.model = model;
@@ -276,6 +298,105 @@ public final class ExactPlanner implements Planner {
             }
         }
 
+        /**
+         * The relaxed program backwards, once per problem: the best completion from every (block,
+         * node), ignoring the stage limit and node reuse. It bounds the forward program from below
+         * (A*-style) and its optimum, repaired, is the first incumbent.
+         */
+        void computeCompletions() {
+            int budgets = maxStages + 1;
+            toEnd = new double[budgets][blocks + 1][n];
+            afterStage = new double[budgets][blocks + 1][n];
+            toEndCut = new int[budgets][blocks + 1][n];
+            afterStageNext = new int[budgets][blocks + 1][n];
+            for (int k = 0; k < budgets; k++) {
+                for (double[] row : toEnd[k]) {
+                    Arrays.fill(row, Double.POSITIVE_INFINITY);
+                }
+                for (double[] row : afterStage[k]) {
+                    Arrays.fill(row, Double.POSITIVE_INFINITY);
+                }
+                for (int v = 0; v < n; v++) {
+                    afterStage[k][blocks][v] = hopObjective(v, n, outBytes);
+                    afterStageNext[k][blocks][v] = -1;
+                }
+            }
+            for (int k = 1; k < budgets; k++) {
+                double[][] after = afterStage[k - 1];
+                for (int i = blocks - 1; i >= 0; i--) {
+                    for (int v = 0; v < n; v++) {
+                        double best = Double.POSITIVE_INFINITY;
+                        int cut = -1;
+                        for (int j = i + 1; j <= blocks; j++) {
+                            long o = bestOption(v, i, j);
+                            if (o < 0) {
+                                break; // out of memory or throughput, and more blocks only make it worse
+                            }
+                            double stage = stageObjective(v, compute(v, (int) (o >>> 32), i, j), (int) o);
+                            if (stage >= best) {
+                                break; // the stage alone costs more than the best completion, and grows with j
+                            }
+                            double value = combine(stage, after[j][v]);
+                            if (value < best) {
+                                best = value;
+                                cut = j;
+                            }
+                        }
+                        toEnd[k][i][v] = best;
+                        toEndCut[k][i][v] = cut;
+                    }
+                    if (i == 0) {
+                        continue;
+                    }
+                    for (int v = 0; v < n; v++) {
+                        double best = Double.POSITIVE_INFINITY;
+                        int next = -1;
+                        for (int w = 0; w < n; w++) {
+                            if (w == v || Double.isInfinite(toEnd[k][i][w])) {
+                                continue;
+                            }
+                            double value = combine(hopObjective(v, w, bytesBefore[i]), toEnd[k][i][w]);
+                            if (value < best) {
+                                best = value;
+                                next = w;
+                            }
+                        }
+                        afterStage[k][i][v] = best;
+                        afterStageNext[k][i][v] = next;
+                    }
+                }
+            }
+        }
+
+        /** The backward program's best plan as {node, start, end (exclusive)} stages, or null. */
+        List<int[]> relaxedPlan() {
+            double best = Double.POSITIVE_INFINITY;
+            int v = -1;
+            int k = maxStages;
+            for (int w = 0; w < n; w++) {
+                double value = combine(hopObjective(n, w, bytesBefore[0]), toEnd[k][0][w]);
+                if (value < best) {
+                    best = value;
+                    v = w;
+                }
+            }
+            if (v < 0) {
+                return null;
+            }
+            List<int[]> stages = new ArrayList<>();
+            int i = 0;
+            while (i < blocks) {
+                int j = toEndCut[k][i][v];
+                stages.add(new int[] {v, i, j});
+                k--;
+                if (j < blocks) {
+                    v = afterStageNext[k][j][v];
+                }
+                i = j;
+            }
+            return stages;
+        }
+
         double transfer(int from, int to, double bytes) {
             double l = latency[from][to];
             return Double.isNaN(l) ? Double.POSITIVE_INFINITY : l + bytes * invBandwidth[from][to];
@@ -330,49 +451,71 @@ public final class ExactPlanner implements Planner {
          * Returns {threadOption, replicas} pairs; empty if none fits.
          */
         int[][] options(int v, int i, int j) {
-            long mem = memPrefix[j] - memPrefix[i];
-            NodeProfile p = nodes[v];
-            int maxByMemory = mem == 0 ? Integer.MAX_VALUE : (int) Math.min(Integer.MAX_VALUE, p.memoryBytes() / mem);
+            int maxByMemory = maxByMemory(v, i, j);
             if (maxByMemory < 1) {
                 return NONE;
             }
+            if (!labels) {
+                long best = bestOption(v, i, j);
+                return best < 0 ? NONE : new int[][] {{(int) (best >>> 32), (int) best}};
+            }
             int[][] all = new int[threads[v].length][];
             int count = 0;
-            int best = -1;
+            for (int t = 0; t < threads[v].length; t++) {
+                int replicas = replicas(v, t, i, j, maxByMemory);
+                if (replicas > 0) {
+                    all[count++] = new int[] {t, replicas};
+                }
+            }
+            return count == 0 ? NONE : Arrays.copyOf(all, count);
+        }
+
+        /** Replicas of v on blocks [i, j) the memory allows (0: not even one). */
+        int maxByMemory(int v, int i, int j) {
+            long mem = memPrefix[j] - memPrefix[i];
+            return mem == 0 ? Integer.MAX_VALUE : (int) Math.min(Integer.MAX_VALUE, nodes[v].memoryBytes() / mem);
+        }
+
+        /**
+         * Replicas for thread option t: as many as fit for throughput, else the fewest that meet
+         * the throughput bound; 0 when none fits.
+         */
+        int replicas(int v, int t, int i, int j, int maxByMemory) {
+            int maxReplicas = Math.min(nodes[v].cores() / threads[v][t], maxByMemory);
+            if (maxReplicas < 1) {
+                return 0;
+            }
+            double compute = timePrefix[v][t][j] - timePrefix[v][t][i];
+            int replicas = bottleneck ? maxReplicas : compute <= maxBottleneckMs ? 1 : (int) Math.ceil(compute / maxBottleneckMs);
+            while (replicas <= maxReplicas && compute / replicas > maxBottleneckMs) {
+                replicas++;
+            }
+            return replicas > maxReplicas ? 0 : replicas;
+        }
+
+        /**
+         * The (thread option, replicas) with the least stage objective, fewer threads on ties, packed
+         * as option << 32 | replicas; -1 if none fits. Allocation-free: the program's inner loop.
+         */
+        long bestOption(int v, int i, int j) {
+            int maxByMemory = maxByMemory(v, i, j);
+            if (maxByMemory < 1) {
+                return -1;
+            }
+            long best = -1;
             double bestValue = Double.POSITIVE_INFINITY;
             for (int t = 0; t < threads[v].length; t++) {
-                int th = threads[v][t];
-                int maxReplicas = Math.min(p.cores() / th, maxByMemory);
-                if (maxReplicas < 1) {
+                int replicas = replicas(v, t, i, j, maxByMemory);
+                if (replicas == 0) {
                     continue;
                 }
-                double compute = timePrefix[v][t][j] - timePrefix[v][t][i];
-                int replicas;
-                if (bottleneck) {
-                    replicas = maxReplicas;
-                } else {
-                    replicas = compute <= maxBottleneckMs ? 1 : (int) Math.ceil(compute / maxBottleneckMs);
-                    while (replicas <= maxReplicas && compute / replicas > maxBottleneckMs) {
-                        replicas++;
-                    }
-                    if (replicas > maxReplicas) {
-                        continue;
-                    }
-                }
-                if (compute / replicas > maxBottleneckMs) {
-                    continue;
-                }
-                all[count++] = new int[] {t, replicas};
-                double value = stageObjective(v, compute, replicas);
-                if (value < bestValue || (value == bestValue && best >= 0 && threads[v][t] < threads[v][all[best][0]])) {
+                double value = stageObjective(v, timePrefix[v][t][j] - timePrefix[v][t][i], replicas);
+                if (value < bestValue) { // options ascend in threads: ties keep fewer
                     bestValue = value;
-                    best = count - 1;
+                    best = ((long) t << 32) | replicas;
                 }
             }
-            if (count == 0) {
-                return NONE;
-            }
-            return labels ? Arrays.copyOf(all, count) : new int[][] {all[best]};
+            return best;
         }
 
         double compute(int v, int option, int i, int j) {
@@ -392,6 +535,7 @@ public final class ExactPlanner implements Planner {
         final double obj;
         final double lat;
         final long mask;
+        final long mask2; // nodes with bits 64..127
         final Label prev;
         final int node;
         final int start;
@@ -400,9 +544,15 @@ public final class ExactPlanner implements Planner {
         final int replicas;
 
         Label(double obj, double lat, long mask, Label prev, int node, int start, int end, int option, int replicas) {
+            this(obj, lat, mask, 0, prev, node, start, end, option, replicas);
+        }
+
+        Label(double obj, double lat, long mask, long mask2, Label prev, int node, int start, int end, int option,
+                int replicas) {
             this.obj = obj;
             this.lat = lat;
             this.mask = mask;
+            this.mask2 = mask2;
             this.prev = prev;
             this.node = node;
             this.start = start;
@@ -420,6 +570,17 @@ public final class ExactPlanner implements Planner {
                 }
             }
             return out;
+        }
+
+        /** Stages as {node, start, end (exclusive)}. */
+        List<int[]> stageList() {
+            List<int[]> stages = new ArrayList<>();
+            for (Label l = this; l != null; l = l.prev) {
+                if (l.node >= 0) {
+                    stages.addFirst(new int[] {l.node, l.start, l.end});
+                }
+            }
+            return stages;
         }
 
         /** Nodes that host more than one stage, ascending. */
@@ -441,15 +602,33 @@ public final class ExactPlanner implements Planner {
     static final class Front {
         final List<Label> labels = new ArrayList<>(1);
 
-        boolean offer(Label l, boolean pareto) {
+        static boolean subset(Label a, Label b) {
+            return (a.mask & ~b.mask) == 0 && (a.mask2 & ~b.mask2) == 0;
+        }
+
+        /** @param beam most labels kept (the cheapest), or 0 to keep every non-dominated one */
+        boolean offer(Label l, boolean pareto, int beam) {
             for (Label x : labels) {
-                if (x.obj <= l.obj && (!pareto || x.lat <= l.lat) && (x.mask & ~l.mask) == 0) {
+                if (x.obj <= l.obj && (!pareto || x.lat <= l.lat) && subset(x, l)) {
                     return false;
                 }
             }
-            labels.removeIf(x -> l.obj <= x.obj && (!pareto || l.lat <= x.lat) && (l.mask & ~x.mask) == 0);
+            labels.removeIf(x -> l.obj <= x.obj && (!pareto || l.lat <= x.lat) && subset(l, x));
             labels.add(l);
+            if (beam > 0 && labels.size() > beam) {
+                Label worst = labels.getFirst();
+                for (Label x : labels) {
+                    if (x.obj > worst.obj) {
+                        worst = x;
+                    }
+                }
+                labels.remove(worst);
+            }
             return true;
+        }
+
+        boolean offer(Label l, boolean pareto) {
+            return offer(l, pareto, 0);
         }
     }
 
@@ -460,15 +639,22 @@ public final class ExactPlanner implements Planner {
         private final Instance inst;
         private final int[] bit;
         private final double cutoff;
+        private final int beam;
 
         /**
          * @param bit per node its bit in the masks, or -1 when its use is not tracked
          * @param incumbent value of a known valid plan: labels that cannot end below it are dropped
          */
         Program(Instance inst, int[] bit, double incumbent) {
+            this(inst, bit, incumbent, 0);
+        }
+
+        /** @param beam labels kept per state: 0 for the exact program, else a heuristic (see {@link Incumbent#beam}) */
+        Program(Instance inst, int[] bit, double incumbent, int beam) {
             this.inst = inst;
             this.bit = bit;
             this.cutoff = incumbent + 1e-9 * Math.abs(incumbent);
+            this.beam = beam;
         }
 
         /** A lower bound on any plan that extends a label of this value at block i. */
@@ -477,7 +663,11 @@ public final class ExactPlanner implements Planner {
         }
 
         private long maskOf(int v) {
-            return bit[v] < 0 ? 0 : 1L << bit[v];
+            return bit[v] < 0 || bit[v] >= 64 ? 0 : 1L << bit[v];
+        }
+
+        private long mask2Of(int v) {
+            return bit[v] < 64 ? 0 : 1L << (bit[v] - 64);
         }
 
         Label run() {
@@ -492,12 +682,12 @@ public final class ExactPlanner implements Planner {
                     continue;
                 }
                 double hopLat = inst.transfer(n, v, inst.bytesBefore[0]);
-                if (bound(hopObj, 0) > cutoff) {
+                if (bound(hopObj, 0) > cutoff || inst.combine(hopObj, inst.toEnd[inst.maxStages][0][v]) > cutoff) {
                     continue;
                 }
                 Label start = new Label(hopObj, hopLat, 0, null, -1, 0, 0, 0, 0);
                 for (int j = 1; j <= blocks; j++) {
-                    if (!extend(current, v, 0, j, start, pareto)) {
+                    if (!extend(current, v, 0, j, start, pareto, inst.maxStages - 1)) {
                         break;
                     }
                 }
@@ -511,14 +701,14 @@ public final class ExactPlanner implements Planner {
                 boolean any = false;
                 for (int i = 1; i < blocks; i++) {
                     for (int v = 0; v < n; v++) {
-                        Front in = bestInto(current, i, v, pareto);
+                        Front in = bestInto(current, i, v, pareto, inst.maxStages - k);
                         if (in == null) {
                             continue;
                         }
                         any = true;
                         for (Label from : in.labels) {
                             for (int j = i + 1; j <= blocks; j++) {
-                                if (!extend(next, v, i, j, from, pareto)) {
+                                if (!extend(next, v, i, j, from, pareto, inst.maxStages - k - 1)) {
                                     break;
                                 }
                             }
@@ -533,7 +723,7 @@ public final class ExactPlanner implements Planner {
             Label best = null;
             for (Label l : finals.labels) {
                 if (l.lat <= inst.slo * (1 + 1e-12) && (best == null || l.obj < best.obj
-                        || (l.obj == best.obj && l.mask != best.mask && Long.compareUnsigned(l.mask, best.mask) < 0))) {
+                        || (l.obj == best.obj && Long.compareUnsigned(l.mask, best.mask) < 0))) {
                     best = l;
                 }
             }
@@ -541,9 +731,11 @@ public final class ExactPlanner implements Planner {
         }
 
         /** Labels ending at i-1 on any node other than v that have not used v, plus the hop into v. */
-        private Front bestInto(Front[][] current, int i, int v, boolean pareto) {
+        /** @param left stages the plan may still add, this one included */
+        private Front bestInto(Front[][] current, int i, int v, boolean pareto, int left) {
             Front in = null;
             long vMask = maskOf(v);
+            long vMask2 = mask2Of(v);
             for (int m = 0; m < inst.n; m++) {
                 Front f = current[i][m];
                 if (m == v || f == null) {
@@ -555,7 +747,7 @@ public final class ExactPlanner implements Planner {
                 }
                 double hopLat = inst.transfer(m, v, inst.bytesBefore[i]);
                 for (Label l : f.labels) {
-                    if ((l.mask & vMask) != 0) {
+                    if ((l.mask & vMask) != 0 || (l.mask2 & vMask2) != 0) {
                         continue;
                     }
                     double lat = l.lat + hopLat;
@@ -563,14 +755,14 @@ public final class ExactPlanner implements Planner {
                         continue;
                     }
                     double obj = inst.combine(l.obj, hopObj);
-                    if (bound(obj, i) > cutoff) {
+                    if (bound(obj, i) > cutoff || inst.combine(obj, inst.toEnd[left][i][v]) > cutoff) {
                         continue;
                     }
-                    Label via = new Label(obj, lat, l.mask, l, -1, i, i, 0, 0);
+                    Label via = new Label(obj, lat, l.mask, l.mask2, l, -1, i, i, 0, 0);
                     if (in == null) {
                         in = new Front();
                     }
-                    in.offer(via, pareto);
+                    in.offer(via, pareto, beam);
                 }
             }
             return in;
@@ -581,12 +773,29 @@ public final class ExactPlanner implements Planner {
          * from i can be useful: out of memory, under the throughput bound, or bound to end above the
          * incumbent (all only get worse with j).
          */
-        private boolean extend(Front[][] target, int v, int i, int j, Label from, boolean pareto) {
-            int[][] opts = inst.options(v, i, j);
+        private final int[][] one = new int[1][2];
+
+        /** A reused one-option array (the program is single-threaded). */
+        private int[][] single(int option, int replicas) {
+            one[0][0] = option;
+            one[0][1] = replicas;
+            return one;
+        }
+
+        /** @param left stages the plan may still add after this one */
+        private boolean extend(Front[][] target, int v, int i, int j, Label from, boolean pareto, int left) {
+            int[][] opts;
+            if (pareto) {
+                opts = inst.options(v, i, j);
+            } else {
+                long best = inst.bestOption(v, i, j);
+                opts = best < 0 ? NONE : single((int) (best >>> 32), (int) best);
+            }
             if (opts.length == 0) {
                 return false;
             }
             long mask = from.mask | maskOf(v);
+            long mask2 = from.mask2 | mask2Of(v);
             boolean longer = false;
             for (int[] o : opts) {
                 double compute = inst.compute(v, o[0], i, j);
@@ -596,7 +805,7 @@ public final class ExactPlanner implements Planner {
                     continue;
                 }
                 longer = true;
-                if (bound(obj, j) > cutoff) {
+                if (bound(obj, j) > cutoff || inst.combine(obj, inst.afterStage[left][j][v]) > cutoff) {
                     continue;
                 }
                 double lat = from.lat + compute;
@@ -608,12 +817,12 @@ public final class ExactPlanner implements Planner {
                     f = new Front();
                     target[j][v] = f;
                 } else if (!pareto && f.labels.size() == 1 && obj >= f.labels.getFirst().obj
-                        && (f.labels.getFirst().mask & ~mask) == 0) {
+                        && (f.labels.getFirst().mask & ~mask) == 0 && (f.labels.getFirst().mask2 & ~mask2) == 0) {
                     continue; // dominated: checked before allocating the label
                 }
                 // skip the hop label in the chain: link straight to the previous stage
                 Label prev = from.node < 0 ? from.prev : from;
-                f.offer(new Label(obj, lat, mask, prev, v, i, j, o[0], o[1]), pareto);
+                f.offer(new Label(obj, lat, mask, mask2, prev, v, i, j, o[0], o[1]), pareto, beam);
             }
             return longer;
         }

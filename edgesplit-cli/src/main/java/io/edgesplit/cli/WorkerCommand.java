@@ -1,0 +1,35 @@
+package io.edgesplit.cli;
+
+import io.edgesplit.core.error.EdgeSplitException;
+import io.edgesplit.worker.WorkerMain;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code edgesplit worker}: a worker agent serving the data plane until stopped. */
+@Command(name = "worker", description = "Run a worker: loads blocks on request, runs its stage, streams activations to the next worker.")
+final class WorkerCommand implements Callable<Integer> {
+    @Option(names = "--port", required = true, paramLabel = "P", description = "gRPC port (0: any free port, printed)")
+    int port;
+
+    @Option(names = "--name", required = true, paramLabel = "NAME", description = "the node's name, unique in the cluster")
+    String name;
+
+    @Option(names = "--zone", paramLabel = "Z", description = "the node's privacy zone. Default: ${DEFAULT-VALUE}")
+    String zone = "default";
+
+    @Option(names = "--threads", paramLabel = "N", description = "ONNX Runtime intra-op threads (0: one per core). Default: ${DEFAULT-VALUE}")
+    int threads = 0;
+
+    @Option(names = "--queue", paramLabel = "N", description = "steps that may wait; more are refused at once. Default: ${DEFAULT-VALUE}")
+    int queue = 64;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        if (port < 0 || port > 65535 || queue < 1) {
+            throw EdgeSplitException.invalidArgument("--port must be 0-65535 and --queue >= 1");
+        }
+        WorkerMain.run(name, zone, port, threads, queue);
+        return EdgeSplitCli.OK;
+    }
+}

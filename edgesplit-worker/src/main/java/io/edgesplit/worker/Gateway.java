@@ -1,0 +1,171 @@
+package io.edgesplit.worker;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import io.edgesplit.core.error.EdgeSplitException;
+import io.edgesplit.core.error.ErrorCode;
+import io.edgesplit.wire.v1.GatewayGrpc;
+import io.edgesplit.wire.v1.Hop;
+import io.edgesplit.wire.v1.Route;
+import io.edgesplit.wire.v1.StepAck;
+import io.edgesplit.wire.v1.StepRequest;
+import io.edgesplit.wire.v1.StepResult;
+import io.edgesplit.wire.v1.Tensor;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Drives requests along a route: sends the graph inputs to the first hop and completes the
+ * request when the last hop delivers its result here. Activations go worker to worker; only the
+ * inputs and the result touch the gateway.
+ */
+public final class Gateway implements AutoCloseable {
+
+    /** A hop of a route: a worker at an address in a zone runs blocks first..last. */
+    public record HopSpec(String node, String address, String zone, int firstBlock, int lastBlock) {
+        public HopSpec {
+            Objects.requireNonNull(node, "node == null");
+            Objects.requireNonNull(address, "address == null");
+            Objects.requireNonNull(zone, "zone == null");
+        }
+    }
+
+    /** A request's privacy class and the zones it allows (empty: any). */
+    public record Privacy(String className, List<String> allowedZones) {
+        public static final Privacy NONE = new Privacy("", List.of());
+
+        public Privacy {
+            allowedZones = List.copyOf(allowedZones);
+        }
+    }
+
+    private final Server server;
+    private final Peers peers;
+    private final String host;
+    private final Map<String, CompletableFuture<StepResult>> pending = new ConcurrentHashMap<>();
+
+    private Gateway(Server server, Peers peers, String host) {
+        this.server = server;
+        this.peers = peers;
+        this.host = host;
+    }
+
+    /** Starts the gateway's delivery endpoint on {@code port} (0: any), reachable at {@code host}. */
+    public static Gateway start(String host, int port) {
+        Peers peers = new Peers();
+        Gateway[] self = new Gateway[1];
+        GatewayGrpc.GatewayImplBase service = new GatewayGrpc.GatewayImplBase() {
+            @Override
+            public void deliver(StepResult result, StreamObserver<StepAck> reply) {
+                CompletableFuture<StepResult> f = self[0].pending.remove(key(result.getRequestId(), result.getStep()));
+                if (f != null) {
+                    f.complete(result);
+                }
+                reply.onNext(StepAck.getDefaultInstance());
+                reply.onCompleted();
+            }
+        };
+        try {
+            Server server = NettyServerBuilder.forAddress(new InetSocketAddress(port)).addService(service)
+                    .maxInboundMessageSize(512 << 20).build().start();
+            self[0] = new Gateway(server, peers, host);
+            return self[0];
+        } catch (IOException e) {
+            peers.close();
+            throw new EdgeSplitException(ErrorCode.IO_FAILED, "gateway cannot listen on port " + port + ": " + e.getMessage(), e);
+        }
+    }
+
+    public String address() {
+        return host + ":" + server.getPort();
+    }
+
+    public Peers peers() {
+        return peers;
+    }
+
+    private static String key(String requestId, long step) {
+        return requestId + "#" + step;
+    }
+
+    /**
+     * Sends one step of a request along the route. The future completes with the last hop's
+     * tensors, or exceptionally with the failing node's categorized error.
+     */
+    public CompletableFuture<Map<String, Tensor>> submit(String model, long epoch, List<HopSpec> hops, String requestId,
+            String sequenceId, long step, Privacy privacy, Map<String, OnnxTensor> inputs, long deadlineUnixMs) {
+        Route.Builder route = Route.newBuilder().setEpoch(epoch).setGatewayAddress(address());
+        for (HopSpec h : hops) {
+            route.addHops(Hop.newBuilder().setNode(h.node()).setAddress(h.address()).setZone(h.zone())
+                    .setFirstBlock(h.firstBlock()).setLastBlock(h.lastBlock()));
+        }
+        StepRequest.Builder req = StepRequest.newBuilder().setRequestId(requestId).setSequenceId(sequenceId == null ? "" : sequenceId)
+                .setStep(step).setPrivacyClass(privacy.className()).addAllAllowedZones(privacy.allowedZones())
+                .setRoute(route).setHopIndex(0).setModel(model).setDeadlineUnixMs(deadlineUnixMs);
+        inputs.forEach((name, t) -> req.addTensors(TensorCodec.encode(name, t)));
+        CompletableFuture<StepResult> done = new CompletableFuture<>();
+        String key = key(requestId, step);
+        pending.put(key, done);
+        HopSpec first = hops.getFirst();
+        if (!privacy.allowedZones().isEmpty() && !privacy.allowedZones().contains(first.zone())) {
+            pending.remove(key);
+            return CompletableFuture.failedFuture(new EdgeSplitException(ErrorCode.INVALID_ARGUMENT, "privacy class '"
+                    + privacy.className() + "' may not go to node " + first.node() + " in zone '" + first.zone() + "'"));
+        }
+        peers.worker(first.address()).step(req.build(), new StreamObserver<>() {
+            @Override
+            public void onNext(StepAck value) {}
+
+            @Override
+            public void onError(Throwable t) {
+                pending.remove(key);
+                Status s = Status.fromThrowable(t);
+                done.completeExceptionally(new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "node " + first.node()
+                        + " refused the step: " + s.getCode() + " " + s.getDescription()));
+            }
+
+            @Override
+            public void onCompleted() {}
+        });
+        return done.thenApply(r -> {
+            if (!r.getErrorCode().isEmpty()) {
+                throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "node " + r.getFailedNode() + " failed the step: "
+                        + r.getErrorCode() + " " + r.getErrorMessage());
+            }
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            r.getTensorsList().forEach(t -> out.put(t.getName(), t));
+            return out;
+        });
+    }
+
+    /** Decodes a result tensor; the caller closes it. */
+    public static OnnxTensor decode(OrtEnvironment env, Tensor t) {
+        return TensorCodec.decode(env, t);
+    }
+
+    /** Tells every hop's worker to drop a sequence's KV caches. */
+    public void endSequence(List<HopSpec> hops, String sequenceId) {
+        for (HopSpec h : hops) {
+            peers.workerBlocking(h.address()).withDeadlineAfter(5, TimeUnit.SECONDS)
+                    .endSequence(io.edgesplit.wire.v1.EndSequenceRequest.newBuilder().setSequenceId(sequenceId).build());
+        }
+    }
+
+    @Override
+    public void close() {
+        server.shutdownNow();
+        peers.close();
+        pending.values().forEach(f -> f.completeExceptionally(new EdgeSplitException(ErrorCode.IO_FAILED, "gateway closed")));
+    }
+}

@@ -1,0 +1,77 @@
+package io.edgesplit.worker;
+
+import io.edgesplit.core.model.BlockRange;
+import io.edgesplit.onnx.graph.AnalyzedModel;
+import io.edgesplit.onnx.graph.BlockExtractor;
+import io.edgesplit.onnx.graph.BlockModel;
+import io.edgesplit.onnx.runtime.BlockSession;
+import io.edgesplit.onnx.runtime.OrtRuntime;
+import io.edgesplit.onnx.runtime.Stage;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Blocks first..last of a model, loaded on this worker as one stage, with what it hands on: the
+ * activations crossing its end cut, the graph inputs later stages still read, and on the last
+ * stage the model's outputs.
+ */
+final class LoadedStage implements AutoCloseable {
+    final String model;
+    final BlockRange range;
+    final Stage stage;
+    final Set<String> handsOn;
+    final long weightBytes;
+
+    private LoadedStage(String model, BlockRange range, Stage stage, Set<String> handsOn, long weightBytes) {
+        this.model = model;
+        this.range = range;
+        this.stage = stage;
+        this.handsOn = handsOn;
+        this.weightBytes = weightBytes;
+    }
+
+    static LoadedStage load(String model, AnalyzedModel am, BlockRange range) {
+        BlockModel block = BlockExtractor.extract(am, range);
+        BlockSession session = BlockSession.open(block, OrtRuntime.get(), am.name());
+        Set<String> handsOn = new LinkedHashSet<>();
+        if (range.last() < am.blockCount() - 1) {
+            handsOn.addAll(am.crossingAfter(range.last()));
+            BlockModel rest = BlockExtractor.extract(am, new BlockRange(range.last() + 1, am.blockCount() - 1));
+            for (String in : rest.inputs()) {
+                if (am.index().isGraphInput(in)) {
+                    handsOn.add(in);
+                }
+            }
+        } else {
+            Set<String> kv = new java.util.HashSet<>();
+            am.state().forEach(s -> kv.add(s.present()));
+            for (String out : am.index().outputNames()) {
+                if (!kv.contains(out)) {
+                    handsOn.add(out);
+                }
+            }
+        }
+        Set<String> exports = new LinkedHashSet<>(handsOn);
+        long weights = 0;
+        for (int b = range.first(); b <= range.last(); b++) {
+            weights += am.profile().blocks().get(b).weightBytes();
+        }
+        Stage stage = new Stage(am.name() + "[" + range + "]", List.of(session), exports);
+        return new LoadedStage(model, range, stage, handsOn, weights);
+    }
+
+    static String key(String model, int first, int last) {
+        return model + "#" + first + "-" + last;
+    }
+
+    List<String> handsOnList() {
+        return new ArrayList<>(handsOn);
+    }
+
+    @Override
+    public void close() {
+        stage.close();
+    }
+}

@@ -1,0 +1,64 @@
+package io.edgesplit.worker;
+
+import io.edgesplit.wire.v1.GatewayGrpc;
+import io.edgesplit.wire.v1.StepAck;
+import io.edgesplit.wire.v1.WorkerGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One channel per peer address, opened on first use and kept. Plaintext for now; TLS and per-call
+ * credentials go in here as channel credentials and interceptors.
+ */
+public final class Peers implements AutoCloseable {
+    private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+
+    ManagedChannel channel(String address) {
+        return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a).usePlaintext()
+                .maxInboundMessageSize(512 << 20).build());
+    }
+
+    WorkerGrpc.WorkerStub worker(String address) {
+        return WorkerGrpc.newStub(channel(address));
+    }
+
+    public WorkerGrpc.WorkerBlockingStub workerBlocking(String address) {
+        return WorkerGrpc.newBlockingStub(channel(address));
+    }
+
+    GatewayGrpc.GatewayStub gateway(String address) {
+        return GatewayGrpc.newStub(channel(address));
+    }
+
+    static StreamObserver<StepAck> ignore() {
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(StepAck value) {}
+
+            @Override
+            public void onError(Throwable t) {
+                // the gateway is gone: nobody is waiting for this result any more
+            }
+
+            @Override
+            public void onCompleted() {}
+        };
+    }
+
+    @Override
+    public void close() {
+        channels.values().forEach(ManagedChannel::shutdown);
+        for (ManagedChannel c : channels.values()) {
+            try {
+                c.awaitTermination(2, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+package io.edgesplit.worker;
+
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.TensorInfo;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import io.edgesplit.core.error.EdgeSplitException;
+import io.edgesplit.core.error.ErrorCode;
+import io.edgesplit.wire.v1.Tensor;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Locale;
+import java.util.zip.CRC32C;
+
+/**
+ * ORT tensors to wire tensors and back: element type by name, shape, little-endian bytes and a
+ * CRC32C. Outgoing, ORT's copy of the output ({@code getByteBuffer}) is wrapped into the message
+ * without another; incoming, the message bytes are copied once into a direct buffer that the ORT
+ * tensor uses in place.
+ */
+public final class TensorCodec {
+    /** Largest tensor accepted from the wire (elements x size), guarding the worker's memory. */
+    public static final long MAX_BYTES = 256L << 20;
+
+    private TensorCodec() {}
+
+    public static Tensor encode(String name, OnnxTensor t) {
+        TensorInfo info = t.getInfo();
+        ByteBuffer data;
+        if (info.type == OnnxJavaType.STRING) {
+            throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "tensor " + name + ": string tensors do not travel");
+        }
+        data = t.getByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        CRC32C crc = new CRC32C();
+        crc.update(data.duplicate());
+        Tensor.Builder b = Tensor.newBuilder().setName(name).setDtype(dtype(info.type)).setCrc32C((int) crc.getValue());
+        for (long d : info.getShape()) {
+            b.addShape(d);
+        }
+        return b.setData(UnsafeByteOperations.unsafeWrap(data)).build();
+    }
+
+    /** Checks the tensor's CRC, type and size, then makes an ORT tensor of it. The caller closes it. */
+    public static OnnxTensor decode(OrtEnvironment env, Tensor t) {
+        OnnxJavaType type = type(t.getName(), t.getDtype());
+        long[] shape = t.getShapeList().stream().mapToLong(Long::longValue).toArray();
+        long elements = 1;
+        for (long d : shape) {
+            if (d < 0) {
+                throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "tensor " + t.getName() + ": negative dimension " + d);
+            }
+            elements = Math.multiplyExact(elements, d);
+        }
+        long expected = elements * type.size;
+        if (expected > MAX_BYTES) {
+            throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "tensor " + t.getName() + " of " + expected
+                    + " bytes is over the limit of " + MAX_BYTES);
+        }
+        ByteString data = t.getData();
+        if (data.size() != expected) {
+            throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "tensor " + t.getName() + ": shape and " + t.getDtype()
+                    + " need " + expected + " bytes, the message has " + data.size());
+        }
+        CRC32C crc = new CRC32C();
+        for (ByteBuffer part : data.asReadOnlyByteBufferList()) {
+            crc.update(part);
+        }
+        if ((int) crc.getValue() != t.getCrc32C()) {
+            throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "tensor " + t.getName() + " failed its CRC32C check");
+        }
+        ByteBuffer direct = ByteBuffer.allocateDirect((int) expected).order(ByteOrder.LITTLE_ENDIAN);
+        data.copyTo(direct);
+        direct.flip();
+        try {
+            return OnnxTensor.createTensor(env, direct, shape, type);
+        } catch (OrtException e) {
+            throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "cannot make tensor " + t.getName() + ": " + e.getMessage(), e);
+        }
+    }
+
+    static String dtype(OnnxJavaType type) {
+        return switch (type) {
+            case FLOAT -> "float32";
+            case DOUBLE -> "float64";
+            case INT8 -> "int8";
+            case UINT8 -> "uint8";
+            case INT16 -> "int16";
+            case INT32 -> "int32";
+            case INT64 -> "int64";
+            case BOOL -> "bool";
+            case FLOAT16 -> "float16";
+            case BFLOAT16 -> "bfloat16";
+            default -> throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "element type " + type + " does not travel");
+        };
+    }
+
+    static OnnxJavaType type(String name, String dtype) {
+        return switch (dtype.toLowerCase(Locale.ROOT)) {
+            case "float32" -> OnnxJavaType.FLOAT;
+            case "float64" -> OnnxJavaType.DOUBLE;
+            case "int8" -> OnnxJavaType.INT8;
+            case "uint8" -> OnnxJavaType.UINT8;
+            case "int16" -> OnnxJavaType.INT16;
+            case "int32" -> OnnxJavaType.INT32;
+            case "int64" -> OnnxJavaType.INT64;
+            case "bool" -> OnnxJavaType.BOOL;
+            case "float16" -> OnnxJavaType.FLOAT16;
+            case "bfloat16" -> OnnxJavaType.BFLOAT16;
+            default -> throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "tensor " + name + ": unknown dtype '" + dtype + "'");
+        };
+    }
+}

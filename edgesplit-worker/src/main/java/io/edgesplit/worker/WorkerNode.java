@@ -1,0 +1,284 @@
+package io.edgesplit.worker;
+
+import ai.onnxruntime.OnnxTensor;
+import io.edgesplit.core.error.EdgeSplitException;
+import io.edgesplit.core.model.BlockRange;
+import io.edgesplit.onnx.graph.AnalyzedModel;
+import io.edgesplit.onnx.graph.ModelAnalyzer;
+import io.edgesplit.onnx.load.LoadLimits;
+import io.edgesplit.onnx.load.OnnxModelLoader;
+import io.edgesplit.onnx.runtime.OrtRuntime;
+import io.edgesplit.onnx.runtime.StageResult;
+import io.edgesplit.onnx.runtime.StepContext;
+import io.edgesplit.wire.v1.EndSequenceRequest;
+import io.edgesplit.wire.v1.Hop;
+import io.edgesplit.wire.v1.LoadReply;
+import io.edgesplit.wire.v1.LoadRequest;
+import io.edgesplit.wire.v1.PeerBytes;
+import io.edgesplit.wire.v1.StepAck;
+import io.edgesplit.wire.v1.StepRequest;
+import io.edgesplit.wire.v1.StepResult;
+import io.edgesplit.wire.v1.Telemetry;
+import io.edgesplit.wire.v1.TelemetryRequest;
+import io.edgesplit.wire.v1.Tensor;
+import io.edgesplit.wire.v1.WorkerGrpc;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A worker: runs the stages it has loaded and sends what each hands on straight to the next hop
+ * of the request's route, or the result to the gateway. Steps wait in a bounded queue; a full
+ * queue answers RESOURCE_EXHAUSTED at once. Steps of an older plan epoch than the worker has seen
+ * are refused and counted; so are steps whose privacy class does not allow this node's zone, and
+ * nothing is ever sent to a hop whose zone the class does not allow.
+ *
+ * <p>Threading: gRPC threads only check and queue; one executor thread runs stages (ORT's intra-op
+ * pool parallelizes inside a step), so steps of one sequence never run concurrently.
+ */
+public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoCloseable {
+    private final String name;
+    private final String zone;
+    private final Peers peers;
+    private final ThreadPoolExecutor executor;
+    private final Map<String, AnalyzedModel> models = new ConcurrentHashMap<>();
+    private final Map<String, LoadedStage> stages = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> epochs = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> sentBytes = new ConcurrentHashMap<>();
+    private final LongAdder received = new LongAdder();
+    private final LongAdder steps = new LongAdder();
+    private final LongAdder rejectedFull = new LongAdder();
+    private final LongAdder rejectedEpoch = new LongAdder();
+    private final LongAdder rejectedPrivacy = new LongAdder();
+    private final LongAdder computeNanos = new LongAdder();
+    private final Map<String, Boolean> sequences = new ConcurrentHashMap<>();
+
+    /** @param queueCapacity steps that may wait; more are refused */
+    public WorkerNode(String name, String zone, int queueCapacity, Peers peers) {
+        this.name = name;
+        this.zone = zone;
+        this.peers = peers;
+        this.executor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(Math.max(1, queueCapacity)),
+                r -> Thread.ofPlatform().name("stage-" + name).daemon(true).unstarted(r), new ThreadPoolExecutor.AbortPolicy());
+    }
+
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public void load(LoadRequest req, StreamObserver<LoadReply> reply) {
+        try {
+            long t0 = System.nanoTime();
+            AnalyzedModel am = models.computeIfAbsent(req.getModel(), ref -> ModelAnalyzer.analyze(
+                    new OnnxModelLoader(LoadLimits.defaults()).load(ref), ModelAnalyzer.Options.defaults()));
+            if (req.getFirstBlock() < 0 || req.getLastBlock() >= am.blockCount() || req.getFirstBlock() > req.getLastBlock()) {
+                throw new EdgeSplitException(io.edgesplit.core.error.ErrorCode.INVALID_RANGES, "blocks " + req.getFirstBlock()
+                        + "-" + req.getLastBlock() + " do not exist; " + req.getModel() + " has blocks 0-" + (am.blockCount() - 1));
+            }
+            String key = LoadedStage.key(req.getModel(), req.getFirstBlock(), req.getLastBlock());
+            LoadedStage s = stages.computeIfAbsent(key, k -> LoadedStage.load(req.getModel(), am,
+                    new BlockRange(req.getFirstBlock(), req.getLastBlock())));
+            epochs.computeIfAbsent(req.getModel(), m -> new AtomicLong()).accumulateAndGet(req.getEpoch(), Math::max);
+            reply.onNext(LoadReply.newBuilder().setNode(name).setFirstBlock(s.range.first()).setLastBlock(s.range.last())
+                    .setWeightBytes(s.weightBytes).setLoadMs((System.nanoTime() - t0) / 1e6).build());
+            reply.onCompleted();
+        } catch (RuntimeException e) {
+            reply.onError(Statuses.of(e).asRuntimeException());
+        }
+    }
+
+    @Override
+    public void step(StepRequest req, StreamObserver<StepAck> reply) {
+        received.add(req.getSerializedSize());
+        Status refused = check(req);
+        if (refused != null) {
+            reply.onError(refused.asRuntimeException());
+            return;
+        }
+        try {
+            executor.execute(() -> run(req));
+        } catch (RejectedExecutionException e) {
+            rejectedFull.increment();
+            reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("worker " + name + ": step queue is full ("
+                    + executor.getQueue().size() + " waiting)").asRuntimeException());
+            return;
+        }
+        reply.onNext(StepAck.getDefaultInstance());
+        reply.onCompleted();
+    }
+
+    /** Why a step is refused before it is queued, or null. */
+    private Status check(StepRequest req) {
+        if (!req.getAllowedZonesList().isEmpty() && !req.getAllowedZonesList().contains(zone)) {
+            rejectedPrivacy.increment();
+            return Status.FAILED_PRECONDITION.withDescription("worker " + name + " is in zone '" + zone
+                    + "', which privacy class '" + req.getPrivacyClass() + "' does not allow");
+        }
+        AtomicLong seen = epochs.computeIfAbsent(req.getModel(), m -> new AtomicLong());
+        long epoch = req.getRoute().getEpoch();
+        if (epoch < seen.get()) {
+            rejectedEpoch.increment();
+            return Status.FAILED_PRECONDITION.withDescription("worker " + name + ": step of plan epoch " + epoch
+                    + " is older than epoch " + seen.get());
+        }
+        seen.accumulateAndGet(epoch, Math::max);
+        if (req.getHopIndex() < 0 || req.getHopIndex() >= req.getRoute().getHopsCount()) {
+            return Status.INVALID_ARGUMENT.withDescription("hop index " + req.getHopIndex() + " is not on the route");
+        }
+        Hop hop = req.getRoute().getHops(req.getHopIndex());
+        if (!stages.containsKey(LoadedStage.key(req.getModel(), hop.getFirstBlock(), hop.getLastBlock()))) {
+            return Status.FAILED_PRECONDITION.withDescription("worker " + name + " has not loaded blocks "
+                    + hop.getFirstBlock() + "-" + hop.getLastBlock() + " of " + req.getModel());
+        }
+        return null;
+    }
+
+    /** Runs a queued step; every failure becomes a result delivered to the gateway, so no request hangs. */
+    private void run(StepRequest req) {
+        Hop hop = req.getRoute().getHops(req.getHopIndex());
+        try {
+            if (req.getDeadlineUnixMs() > 0 && System.currentTimeMillis() > req.getDeadlineUnixMs()) {
+                throw new StepFailure(Status.DEADLINE_EXCEEDED, "deadline passed before worker " + name + " ran the step");
+            }
+            LoadedStage s = stages.get(LoadedStage.key(req.getModel(), hop.getFirstBlock(), hop.getLastBlock()));
+            Map<String, OnnxTensor> inputs = new HashMap<>();
+            java.util.List<Tensor> out = new java.util.ArrayList<>();
+            try {
+                for (Tensor t : req.getTensorsList()) {
+                    inputs.put(t.getName(), TensorCodec.decode(OrtRuntime.get().env(), t));
+                }
+                StepContext ctx = req.getSequenceId().isEmpty() ? StepContext.stateless(batchOf(inputs))
+                        : StepContext.sequence(req.getSequenceId(), batchOf(inputs));
+                if (!req.getSequenceId().isEmpty()) {
+                    sequences.put(req.getSequenceId(), Boolean.TRUE);
+                }
+                long t0 = System.nanoTime();
+                try (StageResult r = s.stage.run(ctx, inputs)) {
+                    computeNanos.add(System.nanoTime() - t0);
+                    for (Map.Entry<String, OnnxTensor> e : r.outputs().entrySet()) {
+                        out.add(TensorCodec.encode(e.getKey(), e.getValue()));
+                    }
+                }
+            } finally {
+                inputs.values().forEach(OnnxTensor::close);
+            }
+            steps.increment();
+            int next = req.getHopIndex() + 1;
+            if (next == req.getRoute().getHopsCount()) {
+                deliver(req, StepResult.newBuilder().setRequestId(req.getRequestId()).setStep(req.getStep())
+                        .addAllTensors(out).build());
+                return;
+            }
+            Hop to = req.getRoute().getHops(next);
+            if (!req.getAllowedZonesList().isEmpty() && !req.getAllowedZonesList().contains(to.getZone())) {
+                rejectedPrivacy.increment();
+                throw new StepFailure(Status.FAILED_PRECONDITION, "worker " + name + " will not send privacy class '"
+                        + req.getPrivacyClass() + "' to node " + to.getNode() + " in zone '" + to.getZone() + "'");
+            }
+            StepRequest forward = req.toBuilder().setHopIndex(next).clearTensors().addAllTensors(out).build();
+            count(to.getNode(), req.getPrivacyClass(), forward.getSerializedSize());
+            peers.worker(to.getAddress()).step(forward, new StreamObserver<>() {
+                @Override
+                public void onNext(StepAck value) {}
+
+                @Override
+                public void onError(Throwable t) {
+                    Status st = Status.fromThrowable(t);
+                    deliver(req, failure(req, st.getCode().name(), "next hop " + to.getNode() + " refused the step: "
+                            + st.getDescription(), to.getNode()));
+                }
+
+                @Override
+                public void onCompleted() {}
+            });
+        } catch (StepFailure f) {
+            deliver(req, failure(req, f.status.getCode().name(), f.getMessage(), name));
+        } catch (RuntimeException e) {
+            Status st = Statuses.of(e);
+            deliver(req, failure(req, st.getCode().name(), st.getDescription(), name));
+        }
+    }
+
+    private static long batchOf(Map<String, OnnxTensor> inputs) {
+        for (OnnxTensor t : inputs.values()) {
+            long[] shape = t.getInfo().getShape();
+            if (shape.length > 0) {
+                return Math.max(1, shape[0]);
+            }
+        }
+        return 1;
+    }
+
+    private static StepResult failure(StepRequest req, String code, String message, String node) {
+        return StepResult.newBuilder().setRequestId(req.getRequestId()).setStep(req.getStep()).setErrorCode(code)
+                .setErrorMessage(message == null ? "" : message).setFailedNode(node).build();
+    }
+
+    private void deliver(StepRequest req, StepResult result) {
+        count("gateway", req.getPrivacyClass(), result.getSerializedSize());
+        peers.gateway(req.getRoute().getGatewayAddress()).deliver(result, Peers.ignore());
+    }
+
+    private void count(String peer, String privacyClass, long bytes) {
+        sentBytes.computeIfAbsent(peer + "\u0000" + privacyClass, k -> new LongAdder()).add(bytes);
+    }
+
+    @Override
+    public void endSequence(EndSequenceRequest req, StreamObserver<StepAck> reply) {
+        // queued behind the sequence's steps, so its KV cache is freed after its last step ran
+        try {
+            executor.execute(() -> {
+                stages.values().forEach(s -> s.stage.endSequence(req.getSequenceId()));
+                sequences.remove(req.getSequenceId());
+            });
+            reply.onNext(StepAck.getDefaultInstance());
+            reply.onCompleted();
+        } catch (RejectedExecutionException e) {
+            reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("worker " + name + ": queue is full").asRuntimeException());
+        }
+    }
+
+    @Override
+    public void getTelemetry(TelemetryRequest req, StreamObserver<Telemetry> reply) {
+        reply.onNext(telemetry());
+        reply.onCompleted();
+    }
+
+    public Telemetry telemetry() {
+        Telemetry.Builder t = Telemetry.newBuilder().setNode(name).setZone(zone).setQueueDepth(executor.getQueue().size())
+                .setSteps(steps.sum()).setRejectedFull(rejectedFull.sum()).setRejectedEpoch(rejectedEpoch.sum())
+                .setRejectedPrivacy(rejectedPrivacy.sum()).setSequences(sequences.size())
+                .setBlockMsTotal(computeNanos.sum() / 1e6).setBytesReceived(received.sum());
+        new java.util.TreeMap<>(sentBytes).forEach((k, v) -> {
+            String[] parts = k.split("\u0000", -1);
+            t.addSent(PeerBytes.newBuilder().setPeer(parts[0]).setPrivacyClass(parts[1]).setBytesSent(v.sum()));
+        });
+        return t.build();
+    }
+
+    @Override
+    public void close() {
+        executor.shutdownNow();
+        stages.values().forEach(LoadedStage::close);
+        stages.clear();
+    }
+
+    /** A step that fails with a status of its own. */
+    private static final class StepFailure extends RuntimeException {
+        final Status status;
+
+        StepFailure(Status status, String message) {
+            super(message);
+            this.status = status;
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package io.edgesplit.worker;
+
+import io.edgesplit.core.error.EdgeSplitException;
+import io.edgesplit.core.error.ErrorCode;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A worker in a JVM of its own, started with this JVM's java and class path, for tests and
+ * benchmarks that need real processes. Closing stops it (SIGTERM, then SIGKILL after 10 s).
+ */
+public final class WorkerProcess implements AutoCloseable {
+    private final Process process;
+    private final String address;
+
+    private WorkerProcess(Process process, String address) {
+        this.process = process;
+        this.address = address;
+    }
+
+    public static WorkerProcess start(String name, String zone, int threads) {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx1g", "--enable-native-access=ALL-UNNAMED"));
+        if (Runtime.version().feature() >= 23) {
+            cmd.add("--sun-misc-unsafe-memory-access=allow");
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), WorkerMain.class.getName(), name, zone, "0",
+                Integer.toString(threads), "64"));
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            String line;
+            while ((line = out.readLine()) != null) {
+                if (line.startsWith("worker " + name + " listening on port ")) {
+                    Thread.ofVirtual().start(() -> out.lines().forEach(l -> { })); // keep draining its output
+                    return new WorkerProcess(p, "127.0.0.1:" + line.substring(line.lastIndexOf(' ') + 1));
+                }
+            }
+            throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "worker process " + name + " exited with " + p.waitFor());
+        } catch (IOException e) {
+            throw new EdgeSplitException(ErrorCode.IO_FAILED, "cannot start worker process " + name + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new EdgeSplitException(ErrorCode.INTERNAL, "interrupted while starting worker " + name, e);
+        }
+    }
+
+    public String address() {
+        return address;
+    }
+
+    public Process process() {
+        return process;
+    }
+
+    @Override
+    public void close() {
+        process.destroy();
+        try {
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+        }
+    }
+}

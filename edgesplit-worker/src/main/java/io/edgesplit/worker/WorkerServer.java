@@ -1,0 +1,67 @@
+package io.edgesplit.worker;
+
+import io.edgesplit.core.error.EdgeSplitException;
+import io.edgesplit.core.error.ErrorCode;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+/** A worker process's gRPC server: one {@link WorkerNode} on a port. Closing stops both. */
+public final class WorkerServer implements AutoCloseable {
+    private final Server server;
+    private final WorkerNode node;
+    private final Peers peers;
+
+    private WorkerServer(Server server, WorkerNode node, Peers peers) {
+        this.server = server;
+        this.node = node;
+        this.peers = peers;
+    }
+
+    /** Starts a worker on {@code port} (0: any free port). */
+    public static WorkerServer start(String name, String zone, int port, int queueCapacity) {
+        Peers peers = new Peers();
+        WorkerNode node = new WorkerNode(name, zone, queueCapacity, peers);
+        try {
+            Server server = NettyServerBuilder.forAddress(new InetSocketAddress(port)).addService(node)
+                    .maxInboundMessageSize(512 << 20).build().start();
+            return new WorkerServer(server, node, peers);
+        } catch (IOException e) {
+            node.close();
+            peers.close();
+            throw new EdgeSplitException(ErrorCode.IO_FAILED, "worker " + name + " cannot listen on port " + port + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    public int port() {
+        return server.getPort();
+    }
+
+    public String address() {
+        return "127.0.0.1:" + port();
+    }
+
+    public WorkerNode node() {
+        return node;
+    }
+
+    public void awaitTermination() throws InterruptedException {
+        server.awaitTermination();
+    }
+
+    @Override
+    public void close() {
+        server.shutdown();
+        try {
+            server.awaitTermination(3, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        server.shutdownNow();
+        node.close();
+        peers.close();
+    }
+}

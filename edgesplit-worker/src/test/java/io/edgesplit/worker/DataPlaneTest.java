@@ -1,0 +1,207 @@
+package io.edgesplit.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import io.edgesplit.onnx.graph.AnalyzedModel;
+import io.edgesplit.onnx.graph.DimValues;
+import io.edgesplit.onnx.graph.InputSynthesizer;
+import io.edgesplit.onnx.graph.ModelAnalyzer;
+import io.edgesplit.onnx.load.LoadLimits;
+import io.edgesplit.onnx.load.OnnxModelLoader;
+import io.edgesplit.onnx.runtime.LocalPipeline;
+import io.edgesplit.onnx.runtime.OrtRuntime;
+import io.edgesplit.onnx.runtime.StepContext;
+import io.edgesplit.onnx.verify.DecodeInputs;
+import io.edgesplit.wire.v1.LoadRequest;
+import io.edgesplit.wire.v1.Telemetry;
+import io.edgesplit.wire.v1.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Workers and a gateway on loopback ports in one JVM: the real gRPC path, without processes. */
+class DataPlaneTest {
+    private final List<AutoCloseable> open = new ArrayList<>();
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (AutoCloseable c : open.reversed()) {
+            c.close();
+        }
+    }
+
+    private WorkerServer worker(String name, String zone) {
+        WorkerServer w = WorkerServer.start(name, zone, 0, 64);
+        open.add(w);
+        return w;
+    }
+
+    private Gateway gateway() {
+        Gateway g = Gateway.start("127.0.0.1", 0);
+        open.add(g);
+        return g;
+    }
+
+    private static Gateway.HopSpec load(Gateway g, WorkerServer w, String zone, String model, int first, int last, long epoch) {
+        g.peers().workerBlocking(w.address()).withDeadlineAfter(120, TimeUnit.SECONDS).load(LoadRequest.newBuilder()
+                .setModel(model).setFirstBlock(first).setLastBlock(last).setEpoch(epoch).build());
+        return new Gateway.HopSpec(w.node().name(), w.address(), zone, first, last);
+    }
+
+    private static AnalyzedModel analyze(String ref) {
+        return ModelAnalyzer.analyze(new OnnxModelLoader(LoadLimits.defaults()).load(ref), ModelAnalyzer.Options.defaults());
+    }
+
+    private static float[] floats(OnnxTensor t) {
+        var b = t.getFloatBuffer();
+        float[] f = new float[b.remaining()];
+        b.get(f);
+        return f;
+    }
+
+    @Test
+    void anEncoderSplitOverThreeWorkersIsBitIdenticalToTheWholeModel() throws Exception {
+        OrtEnvironment env = OrtRuntime.get().env();
+        AnalyzedModel am = analyze("builtin:minilm");
+        Gateway g = gateway();
+        List<Gateway.HopSpec> route = List.of(
+                load(g, worker("a", "edge"), "edge", "builtin:minilm", 0, 2, 1),
+                load(g, worker("b", "edge"), "edge", "builtin:minilm", 3, 4, 1),
+                load(g, worker("c", "edge"), "edge", "builtin:minilm", 5, 6, 1));
+        Map<String, OnnxTensor> inputs = new InputSynthesizer(am.index(), 7).create(env,
+                new DimValues(2, 16, 0, 64, 4, Map.of()), Set.of());
+        try (LocalPipeline whole = LocalPipeline.whole(am);
+                LocalPipeline.Result expected = whole.run(StepContext.stateless(2), inputs)) {
+            Map<String, Tensor> got = g.submit("builtin:minilm", 1, route, "r1", null, 0, Gateway.Privacy.NONE, inputs, 0)
+                    .get(60, TimeUnit.SECONDS);
+            assertThat(got.keySet()).containsExactlyInAnyOrderElementsOf(whole.outputs());
+            for (String name : whole.outputs()) {
+                try (OnnxTensor t = Gateway.decode(env, got.get(name))) {
+                    assertThat(t.getInfo().getShape()).isEqualTo(expected.get(name).getInfo().getShape());
+                    assertThat(floats(t)).as(name).containsExactly(floats(expected.get(name)));
+                }
+            }
+        } finally {
+            inputs.values().forEach(OnnxTensor::close);
+        }
+        // activations went worker to worker: the middle worker received from a and sent only to c
+        Telemetry b = g.peers().workerBlocking(route.get(1).address()).getTelemetry(
+                io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance());
+        assertThat(b.getSentList()).extracting(io.edgesplit.wire.v1.PeerBytes::getPeer).containsExactly("c");
+        assertThat(b.getSteps()).isEqualTo(1);
+    }
+
+    @Test
+    void aDecoderKeepsItsKvCachesOnTheWorkersAndGeneratesTheSameTokens() throws Exception {
+        OrtEnvironment env = OrtRuntime.get().env();
+        AnalyzedModel am = analyze("builtin:stories260k");
+        Gateway g = gateway();
+        int last = am.blockCount() - 1;
+        List<Gateway.HopSpec> route = List.of(
+                load(g, worker("a", "edge"), "edge", "builtin:stories260k", 0, 2, 1),
+                load(g, worker("b", "edge"), "edge", "builtin:stories260k", 3, last, 1));
+        DecodeInputs steps = new DecodeInputs(am.index(), am.state());
+        try (LocalPipeline whole = LocalPipeline.whole(am)) {
+            String logits = whole.outputs().getFirst();
+            long tokenLocal = 1;
+            long tokenSplit = 1;
+            for (int step = 0; step < 24; step++) {
+                Map<String, OnnxTensor> local = steps.step(env, new long[] {tokenLocal}, step);
+                Map<String, OnnxTensor> remote = steps.step(env, new long[] {tokenSplit}, step);
+                try (LocalPipeline.Result r = whole.run(StepContext.sequence("s", 1), local)) {
+                    float[] want = floats(r.get(logits));
+                    Map<String, Tensor> got = g.submit("builtin:stories260k", 1, route, "gen", "s", step,
+                            Gateway.Privacy.NONE, remote, 0).get(60, TimeUnit.SECONDS);
+                    try (OnnxTensor t = Gateway.decode(env, got.get(logits))) {
+                        float[] have = floats(t);
+                        assertThat(have).as("logits at step " + step).containsExactly(want);
+                        tokenLocal = argmax(want);
+                        tokenSplit = argmax(have);
+                    }
+                } finally {
+                    local.values().forEach(OnnxTensor::close);
+                    remote.values().forEach(OnnxTensor::close);
+                }
+            }
+            whole.endSequence("s");
+        }
+        g.endSequence(route, "s");
+        org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> g.peers().workerBlocking(route.get(0).address())
+                .getTelemetry(io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance()).getSequences() == 0);
+    }
+
+    private static long argmax(float[] f) {
+        int best = 0;
+        for (int i = 1; i < f.length; i++) {
+            if (f[i] > f[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    @Test
+    void aRestrictedRequestNeverReachesANodeOutsideItsZones() throws Exception {
+        OrtEnvironment env = OrtRuntime.get().env();
+        AnalyzedModel am = analyze("builtin:minilm");
+        Gateway g = gateway();
+        WorkerServer untrusted = worker("cloud", "public");
+        List<Gateway.HopSpec> route = List.of(
+                load(g, worker("cam", "trusted"), "trusted", "builtin:minilm", 0, 3, 1),
+                load(g, untrusted, "public", "builtin:minilm", 4, 6, 1));
+        Map<String, OnnxTensor> inputs = new InputSynthesizer(am.index(), 3).create(env,
+                new DimValues(1, 8, 0, 64, 4, Map.of()), Set.of());
+        try {
+            var privacy = new Gateway.Privacy("medical", List.of("trusted"));
+            assertThatThrownBy(() -> g.submit("builtin:minilm", 1, route, "p1", null, 0, privacy, inputs, 0)
+                    .get(60, TimeUnit.SECONDS))
+                    .hasMessageContaining("FAILED_PRECONDITION").hasMessageContaining("will not send privacy class 'medical'");
+        } finally {
+            inputs.values().forEach(OnnxTensor::close);
+        }
+        Telemetry cam = g.peers().workerBlocking(route.get(0).address()).getTelemetry(
+                io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance());
+        assertThat(cam.getRejectedPrivacy()).isEqualTo(1);
+        assertThat(cam.getSentList()).noneMatch(p -> p.getPeer().equals("cloud") && p.getBytesSent() > 0);
+        assertThat(untrusted.node().telemetry().getBytesReceived()).isZero();
+    }
+
+    @Test
+    void aStepOfAnOlderEpochIsRefusedAndCounted() throws Exception {
+        OrtEnvironment env = OrtRuntime.get().env();
+        AnalyzedModel am = analyze("builtin:minilm");
+        Gateway g = gateway();
+        WorkerServer w = worker("solo", "edge");
+        List<Gateway.HopSpec> route = List.of(load(g, w, "edge", "builtin:minilm", 0, 6, 5));
+        Map<String, OnnxTensor> inputs = new InputSynthesizer(am.index(), 3).create(env,
+                new DimValues(1, 8, 0, 64, 4, Map.of()), Set.of());
+        try {
+            assertThatThrownBy(() -> g.submit("builtin:minilm", 4, route, "old", null, 0, Gateway.Privacy.NONE, inputs, 0)
+                    .get(60, TimeUnit.SECONDS)).hasMessageContaining("older than epoch 5");
+            assertThat(g.submit("builtin:minilm", 5, route, "new", null, 0, Gateway.Privacy.NONE, inputs, 0)
+                    .get(60, TimeUnit.SECONDS)).isNotEmpty();
+        } finally {
+            inputs.values().forEach(OnnxTensor::close);
+        }
+        assertThat(w.node().telemetry().getRejectedEpoch()).isEqualTo(1);
+        assertThat(w.node().telemetry().getSteps()).isEqualTo(1);
+    }
+
+    @Test
+    void aCorruptTensorIsRefusedByItsChecksum() {
+        Tensor bad = Tensor.newBuilder().setName("x").setDtype("float32").addShape(2)
+                .setData(com.google.protobuf.ByteString.copyFrom(new byte[8])).setCrc32C(12345).build();
+        assertThatThrownBy(() -> TensorCodec.decode(OrtRuntime.get().env(), bad)).hasMessageContaining("CRC32C");
+        Tensor shortData = bad.toBuilder().addShape(3).build();
+        assertThatThrownBy(() -> TensorCodec.decode(OrtRuntime.get().env(), shortData)).hasMessageContaining("need 24 bytes");
+        Tensor unknown = bad.toBuilder().setDtype("complex64").build();
+        assertThatThrownBy(() -> TensorCodec.decode(OrtRuntime.get().env(), unknown)).hasMessageContaining("unknown dtype");
+    }
+}

@@ -120,8 +120,8 @@ final class DataPlaneBenchCommand implements Callable<Integer> {
                 m.put("bytes_received", t.getBytesReceived());
                 perWorker.add(m);
             }
-            double lm = median(local);
-            double rm = median(remote);
+            double lm = io.edgesplit.core.stats.Median.of(local);
+            double rm = io.edgesplit.core.stats.Median.of(remote);
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 Map<String, Object> root = new LinkedHashMap<>();
@@ -161,9 +161,4 @@ final class DataPlaneBenchCommand implements Callable<Integer> {
         return out;
     }
 
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
 }

@@ -81,12 +81,12 @@ final class PlannerBenchCommand implements Callable<Integer> {
                     row.put("nodes", n);
                     row.put("problems", problems);
                     row.put("feasible", feasible);
-                    row.put("plan_ms_median", median(ms));
+                    row.put("plan_ms_median", io.edgesplit.core.stats.Median.of(ms));
                     row.put("plan_ms_max", Arrays.stream(ms).max().orElse(0));
                     row.put("max_stages_used", stages);
                     grid.add(row);
                     if (!json) {
-                        out.printf(Locale.ROOT, "%-11s %7d %6d %14.3f %14.3f %8d%n", o, b, n, median(ms),
+                        out.printf(Locale.ROOT, "%-11s %7d %6d %14.3f %14.3f %8d%n", o, b, n, io.edgesplit.core.stats.Median.of(ms),
                                 Arrays.stream(ms).max().orElse(0), stages);
                         out.flush();
                     }
@@ -144,9 +144,4 @@ final class PlannerBenchCommand implements Callable<Integer> {
         return m;
     }
 
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
 }

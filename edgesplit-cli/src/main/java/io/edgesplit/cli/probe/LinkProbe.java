@@ -52,7 +52,7 @@ public final class LinkProbe {
                 in.readLong();
                 rtt[i] = (System.nanoTime() - t0) / 1e6;
             }
-            double rttMs = median(rtt);
+            double rttMs = io.edgesplit.core.stats.Median.of(rtt);
             byte[] chunk = new byte[CHUNK];
             double[] bw = new double[transfers];
             for (int i = 0; i < transfers; i++) {
@@ -69,17 +69,12 @@ public final class LinkProbe {
                 double ms = (System.nanoTime() - t0) / 1e6;
                 bw[i] = bulkBytes / (Math.max(ms - rttMs, 1e-3) / 1000.0);
             }
-            return new Result(host + ":" + port, rttMs / 2, rttMs, median(bw), bulkBytes, pings, transfers);
+            return new Result(host + ":" + port, rttMs / 2, rttMs, io.edgesplit.core.stats.Median.of(bw), bulkBytes, pings, transfers);
         } catch (IOException e) {
             throw new EdgeSplitException(ErrorCode.IO_FAILED, "link probe to " + host + ":" + port + " failed: " + e.getMessage(), e);
         }
     }
 
-    static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
 
     /** The far end: echoes pings, swallows bulk transfers and acknowledges them. One virtual thread per peer. */
     public static final class Server implements AutoCloseable {

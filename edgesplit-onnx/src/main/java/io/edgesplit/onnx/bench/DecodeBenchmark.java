@@ -124,6 +124,6 @@ public final class DecodeBenchmark {
     }
 
     static double median(List<Double> values) {
-        return SplitOverheadBenchmark.median(values.stream().mapToDouble(Double::doubleValue).toArray());
+        return io.edgesplit.core.stats.Median.of(values.stream().mapToDouble(Double::doubleValue).toArray());
     }
 }

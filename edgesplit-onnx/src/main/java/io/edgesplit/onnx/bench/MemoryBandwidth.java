@@ -56,7 +56,7 @@ public final class MemoryBandwidth {
                     rates[p] = bytes / (ns / 1e9);
                 }
             }
-            return SplitOverheadBenchmark.median(rates);
+            return io.edgesplit.core.stats.Median.of(rates);
         } catch (Exception e) {
             throw new IllegalStateException("bandwidth probe failed: " + e, e);
         } finally {

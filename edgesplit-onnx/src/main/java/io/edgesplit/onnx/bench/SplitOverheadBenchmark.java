@@ -72,8 +72,8 @@ public final class SplitOverheadBenchmark {
                         c[i] = once(chained, ctx, inputs);
                         progress.accept(i);
                     }
-                    double wm = median(w);
-                    double cm = median(c);
+                    double wm = io.edgesplit.core.stats.Median.of(w);
+                    double cm = io.edgesplit.core.stats.Median.of(c);
                     points.add(new Point(batch, n, wm, cm, cm / wm));
                 } finally {
                     inputs.values().forEach(OnnxTensor::close);
@@ -96,10 +96,4 @@ public final class SplitOverheadBenchmark {
         }
     }
 
-    static double median(double[] values) {
-        double[] s = values.clone();
-        Arrays.sort(s);
-        int n = s.length;
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-    }
 }

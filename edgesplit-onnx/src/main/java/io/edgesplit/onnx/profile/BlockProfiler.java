@@ -77,7 +77,7 @@ public final class BlockProfiler {
             double[] median = new double[n];
             boolean[] fitted = new boolean[n];
             for (int b = 0; b < n; b++) {
-                median[b] = median(samples[b]);
+                median[b] = io.edgesplit.core.stats.Median.of(samples[b]);
                 fitted[b] = !options.measured().isEmpty() && !options.measured().contains(b);
             }
             double[] fit = fit(flops, median, fitted);
@@ -185,10 +185,4 @@ public final class BlockProfiler {
         return new double[] {a, (sy - a * sx) / k};
     }
 
-    static double median(double[] values) {
-        double[] s = values.clone();
-        Arrays.sort(s);
-        int n = s.length;
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-    }
 }

@@ -110,6 +110,16 @@ final class DataPlaneBenchCommand implements Callable<Integer> {
             } finally {
                 inputs.values().forEach(OnnxTensor::close);
             }
+            // the transport's own floor: an empty unary call to the first worker and back
+            double[] rtt = new double[50];
+            var first = g.peers().workerBlocking(route.getFirst().address());
+            for (int i = -10; i < rtt.length; i++) {
+                long t0 = System.nanoTime();
+                first.getTelemetry(io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance());
+                if (i >= 0) {
+                    rtt[i] = (System.nanoTime() - t0) / 1e6;
+                }
+            }
             List<Map<String, Object>> perWorker = new ArrayList<>();
             for (Gateway.HopSpec h : route) {
                 var t = g.peers().workerBlocking(h.address()).getTelemetry(io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance());
@@ -135,6 +145,7 @@ final class DataPlaneBenchCommand implements Callable<Integer> {
                 root.put("whole_in_process_ms_median", lm);
                 root.put("pipeline_ms_median", rm);
                 root.put("ratio", rm / lm);
+                root.put("grpc_round_trip_ms_median", io.edgesplit.core.stats.Median.of(rtt));
                 root.put("result_bytes", resultBytes);
                 root.put("workers", perWorker);
                 root.put("machine", BenchCommand.machine());

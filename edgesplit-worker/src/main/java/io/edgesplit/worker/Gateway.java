@@ -77,7 +77,7 @@ public final class Gateway implements AutoCloseable {
             }
         };
         try {
-            Server server = NettyServerBuilder.forAddress(new InetSocketAddress(port)).addService(service)
+            Server server = NettyServerBuilder.forAddress(new InetSocketAddress(port)).addService(service).directExecutor()
                     .maxInboundMessageSize(512 << 20).build().start();
             self[0] = new Gateway(server, peers, host);
             return self[0];

@@ -41,8 +41,10 @@ import java.util.concurrent.atomic.LongAdder;
  * are refused and counted; so are steps whose privacy class does not allow this node's zone, and
  * nothing is ever sent to a hop whose zone the class does not allow.
  *
- * <p>Threading: gRPC threads only check and queue; one executor thread runs stages (ORT's intra-op
- * pool parallelizes inside a step), so steps of one sequence never run concurrently.
+ * <p>Threading: gRPC calls arrive on its transport threads (direct executor: one thread handoff
+ * less per hop), which only check and queue; loading runs on a virtual thread; one executor
+ * thread runs stages (ORT's intra-op pool parallelizes inside a step), so steps of one sequence
+ * never run concurrently.
  */
 public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoCloseable {
     private final String name;
@@ -76,6 +78,11 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
 
     @Override
     public void load(LoadRequest req, StreamObserver<LoadReply> reply) {
+        // gRPC calls this on its transport thread: loading takes seconds, so it runs elsewhere
+        Thread.ofVirtual().name("load-" + name).start(() -> doLoad(req, reply));
+    }
+
+    private void doLoad(LoadRequest req, StreamObserver<LoadReply> reply) {
         try {
             long t0 = System.nanoTime();
             AnalyzedModel am = models.computeIfAbsent(req.getModel(), ref -> ModelAnalyzer.analyze(

@@ -25,7 +25,7 @@ public final class WorkerServer implements AutoCloseable {
         Peers peers = new Peers();
         WorkerNode node = new WorkerNode(name, zone, queueCapacity, peers);
         try {
-            Server server = NettyServerBuilder.forAddress(new InetSocketAddress(port)).addService(node)
+            Server server = NettyServerBuilder.forAddress(new InetSocketAddress(port)).addService(node).directExecutor()
                     .maxInboundMessageSize(512 << 20).build().start();
             return new WorkerServer(server, node, peers);
         } catch (IOException e) {

@@ -24,12 +24,16 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--queue", paramLabel = "N", description = "steps that may wait; more are refused at once. Default: ${DEFAULT-VALUE}")
     int queue = 64;
 
+    @Option(names = "--emulate-speed", paramLabel = "S",
+            description = "below 1: emulate a device this much slower than this machine (EMULATED). Default: ${DEFAULT-VALUE}")
+    double speed = 1.0;
+
     @Override
     public Integer call() throws InterruptedException {
         if (port < 0 || port > 65535 || queue < 1) {
             throw EdgeSplitException.invalidArgument("--port must be 0-65535 and --queue >= 1");
         }
-        WorkerMain.run(name, zone, port, threads, queue);
+        WorkerMain.run(name, zone, port, threads, queue, speed);
         return EdgeSplitCli.OK;
     }
 }

@@ -4,6 +4,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import io.edgesplit.core.error.EdgeSplitException;
 import io.edgesplit.core.error.ErrorCode;
+import io.edgesplit.wire.v1.EmulatedLink;
 import io.edgesplit.wire.v1.GatewayGrpc;
 import io.edgesplit.wire.v1.Hop;
 import io.edgesplit.wire.v1.Route;
@@ -32,12 +33,26 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Gateway implements AutoCloseable {
 
-    /** A hop of a route: a worker at an address in a zone runs blocks first..last. */
-    public record HopSpec(String node, String address, String zone, int firstBlock, int lastBlock) {
+    /**
+     * A hop of a route: a worker at an address in a zone runs blocks first..last; {@code linkIn}
+     * emulates the link into it (null: the real network only).
+     */
+    public record HopSpec(String node, String address, String zone, int firstBlock, int lastBlock, LinkSpec linkIn) {
         public HopSpec {
             Objects.requireNonNull(node, "node == null");
             Objects.requireNonNull(address, "address == null");
             Objects.requireNonNull(zone, "zone == null");
+        }
+
+        public HopSpec(String node, String address, String zone, int firstBlock, int lastBlock) {
+            this(node, address, zone, firstBlock, lastBlock, null);
+        }
+    }
+
+    /** An emulated link (EMULATED): bandwidth in bytes/s and one-way latency. */
+    public record LinkSpec(double bandwidthBytesPerS, double latencyMs) {
+        EmulatedLink wire() {
+            return EmulatedLink.newBuilder().setBandwidthBytesPerS(bandwidthBytesPerS).setLatencyMs(latencyMs).build();
         }
     }
 
@@ -105,10 +120,24 @@ public final class Gateway implements AutoCloseable {
      */
     public CompletableFuture<Map<String, Tensor>> submit(String model, long epoch, List<HopSpec> hops, String requestId,
             String sequenceId, long step, Privacy privacy, Map<String, OnnxTensor> inputs, long deadlineUnixMs) {
+        return submit(model, epoch, hops, null, requestId, sequenceId, step, privacy, inputs, deadlineUnixMs);
+    }
+
+    /** As above, with the link from the last hop back here emulated ({@code linkBack}, null: real only). */
+    public CompletableFuture<Map<String, Tensor>> submit(String model, long epoch, List<HopSpec> hops, LinkSpec linkBack,
+            String requestId, String sequenceId, long step, Privacy privacy, Map<String, OnnxTensor> inputs,
+            long deadlineUnixMs) {
         Route.Builder route = Route.newBuilder().setEpoch(epoch).setGatewayAddress(address());
+        if (linkBack != null) {
+            route.setLinkBack(linkBack.wire());
+        }
         for (HopSpec h : hops) {
-            route.addHops(Hop.newBuilder().setNode(h.node()).setAddress(h.address()).setZone(h.zone())
-                    .setFirstBlock(h.firstBlock()).setLastBlock(h.lastBlock()));
+            Hop.Builder hop = Hop.newBuilder().setNode(h.node()).setAddress(h.address()).setZone(h.zone())
+                    .setFirstBlock(h.firstBlock()).setLastBlock(h.lastBlock());
+            if (h.linkIn() != null) {
+                hop.setLinkIn(h.linkIn().wire());
+            }
+            route.addHops(hop);
         }
         StepRequest.Builder req = StepRequest.newBuilder().setRequestId(requestId).setSequenceId(sequenceId == null ? "" : sequenceId)
                 .setStep(step).setPrivacyClass(privacy.className()).addAllAllowedZones(privacy.allowedZones())
@@ -123,7 +152,9 @@ public final class Gateway implements AutoCloseable {
             return CompletableFuture.failedFuture(new EdgeSplitException(ErrorCode.INVALID_ARGUMENT, "privacy class '"
                     + privacy.className() + "' may not go to node " + first.node() + " in zone '" + first.zone() + "'"));
         }
-        peers.worker(first.address()).step(req.build(), new StreamObserver<>() {
+        StepRequest request = req.build();
+        peers.links().send(first.address(), request.getRoute().getHops(0).getLinkIn(), request.getSerializedSize(),
+                () -> peers.worker(first.address()).step(request, new StreamObserver<>() {
             @Override
             public void onNext(StepAck value) {}
 
@@ -137,7 +168,7 @@ public final class Gateway implements AutoCloseable {
 
             @Override
             public void onCompleted() {}
-        });
+        }));
         return done.thenApply(r -> {
             if (!r.getErrorCode().isEmpty()) {
                 throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "node " + r.getFailedNode() + " failed the step: "

@@ -38,10 +38,15 @@ final class LoadedStage implements AutoCloseable {
         Set<String> handsOn = new LinkedHashSet<>();
         if (range.last() < am.blockCount() - 1) {
             handsOn.addAll(am.crossingAfter(range.last()));
-            BlockModel rest = BlockExtractor.extract(am, new BlockRange(range.last() + 1, am.blockCount() - 1));
-            for (String in : rest.inputs()) {
-                if (am.index().isGraphInput(in)) {
-                    handsOn.add(in);
+            // graph inputs that later blocks still read travel along with the activations
+            for (int b = range.last() + 1; b < am.blockCount(); b++) {
+                var later = am.blocks().get(b);
+                for (int node = later.startNode(); node < later.endNode(); node++) {
+                    for (String in : am.index().inputsOf(node)) {
+                        if (am.index().isGraphInput(in)) {
+                            handsOn.add(in);
+                        }
+                    }
                 }
             }
         } else {

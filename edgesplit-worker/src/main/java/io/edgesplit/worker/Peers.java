@@ -16,6 +16,11 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Peers implements AutoCloseable {
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+    private final LinkEmulator links = new LinkEmulator();
+
+    LinkEmulator links() {
+        return links;
+    }
 
     ManagedChannel channel(String address) {
         return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a).usePlaintext().directExecutor()
@@ -51,6 +56,7 @@ public final class Peers implements AutoCloseable {
 
     @Override
     public void close() {
+        links.close();
         channels.values().forEach(ManagedChannel::shutdown);
         for (ManagedChannel c : channels.values()) {
             try {

@@ -63,10 +63,21 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
     private final LongAdder computeNanos = new LongAdder();
     private final Map<String, Boolean> sequences = new ConcurrentHashMap<>();
 
-    /** @param queueCapacity steps that may wait; more are refused */
-    public WorkerNode(String name, String zone, int queueCapacity, Peers peers) {
+    private final double speed;
+
+    /**
+     * @param queueCapacity steps that may wait; more are refused
+     * @param speed 1 for this machine's speed; below 1 emulates a slower device (EMULATED): each
+     *     stage keeps the worker busy compute / speed
+     */
+    public WorkerNode(String name, String zone, int queueCapacity, double speed, Peers peers) {
+        if (!(speed > 0 && speed <= 1)) {
+            throw EdgeSplitException.invalidArgument("emulated speed must be in (0, 1] (a machine cannot run faster than "
+                    + "itself): " + speed);
+        }
         this.name = name;
         this.zone = zone;
+        this.speed = speed;
         this.peers = peers;
         this.executor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(Math.max(1, queueCapacity)),
                 r -> Thread.ofPlatform().name("stage-" + name).daemon(true).unstarted(r), new ThreadPoolExecutor.AbortPolicy());
@@ -100,6 +111,29 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
             reply.onCompleted();
         } catch (RuntimeException e) {
             reply.onError(Statuses.of(e).asRuntimeException());
+        } catch (OutOfMemoryError e) {
+            models.remove(req.getModel());
+            reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("worker " + name + " ran out of memory loading blocks "
+                    + req.getFirstBlock() + "-" + req.getLastBlock() + " of " + req.getModel() + "; give it more heap (-Xmx)")
+                    .asRuntimeException());
+        }
+    }
+
+    @Override
+    public void unload(LoadRequest req, StreamObserver<LoadReply> reply) {
+        // behind queued steps, so no step of the range is cut off mid-run
+        try {
+            executor.execute(() -> {
+                LoadedStage s = stages.remove(LoadedStage.key(req.getModel(), req.getFirstBlock(), req.getLastBlock()));
+                if (s != null) {
+                    s.close();
+                }
+                reply.onNext(LoadReply.newBuilder().setNode(name).setFirstBlock(req.getFirstBlock())
+                        .setLastBlock(req.getLastBlock()).setWeightBytes(s == null ? 0 : s.weightBytes).build());
+                reply.onCompleted();
+            });
+        } catch (RejectedExecutionException e) {
+            reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("worker " + name + ": queue is full").asRuntimeException());
         }
     }
 
@@ -170,6 +204,10 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                 }
                 long t0 = System.nanoTime();
                 try (StageResult r = s.stage.run(ctx, inputs)) {
+                    long compute = System.nanoTime() - t0;
+                    if (speed < 1) {
+                        emulateSlowerDevice(compute);
+                    }
                     computeNanos.add(System.nanoTime() - t0);
                     for (Map.Entry<String, OnnxTensor> e : r.outputs().entrySet()) {
                         out.add(TensorCodec.encode(e.getKey(), e.getValue()));
@@ -193,7 +231,8 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
             }
             StepRequest forward = req.toBuilder().setHopIndex(next).clearTensors().addAllTensors(out).build();
             count(to.getNode(), req.getPrivacyClass(), forward.getSerializedSize());
-            peers.worker(to.getAddress()).step(forward, new StreamObserver<>() {
+            peers.links().send(to.getAddress(), to.getLinkIn(), forward.getSerializedSize(),
+                    () -> peers.worker(to.getAddress()).step(forward, new StreamObserver<>() {
                 @Override
                 public void onNext(StepAck value) {}
 
@@ -206,12 +245,21 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
 
                 @Override
                 public void onCompleted() {}
-            });
+            }));
         } catch (StepFailure f) {
             deliver(req, failure(req, f.status.getCode().name(), f.getMessage(), name));
         } catch (RuntimeException e) {
             Status st = Statuses.of(e);
             deliver(req, failure(req, st.getCode().name(), st.getDescription(), name));
+        }
+    }
+
+    private void emulateSlowerDevice(long computeNanos) {
+        long extra = (long) (computeNanos * (1 / speed - 1));
+        try {
+            Thread.sleep(java.time.Duration.ofNanos(extra));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -232,7 +280,9 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
 
     private void deliver(StepRequest req, StepResult result) {
         count("gateway", req.getPrivacyClass(), result.getSerializedSize());
-        peers.gateway(req.getRoute().getGatewayAddress()).deliver(result, Peers.ignore());
+        String gateway = req.getRoute().getGatewayAddress();
+        peers.links().send(gateway, req.getRoute().getLinkBack(), result.getSerializedSize(),
+                () -> peers.gateway(gateway).deliver(result, Peers.ignore()));
     }
 
     private void count(String peer, String privacyClass, long bytes) {

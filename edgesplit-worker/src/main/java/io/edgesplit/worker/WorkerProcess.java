@@ -16,6 +16,9 @@ import java.util.concurrent.TimeUnit;
  * benchmarks that need real processes. Closing stops it (SIGTERM, then SIGKILL after 10 s).
  */
 public final class WorkerProcess implements AutoCloseable {
+    /** Heap of a worker JVM: room for a model at GPT-2-small size while its blocks are cut (weights live in ORT). */
+    static final String HEAP = "4g";
+
     private final Process process;
     private final String address;
 
@@ -25,21 +28,27 @@ public final class WorkerProcess implements AutoCloseable {
     }
 
     public static WorkerProcess start(String name, String zone, int threads) {
+        return start(name, zone, threads, 1.0);
+    }
+
+    /** @param speed below 1 emulates a slower device */
+    public static WorkerProcess start(String name, String zone, int threads, double speed) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx1g", "--enable-native-access=ALL-UNNAMED"));
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx" + HEAP, "--enable-native-access=ALL-UNNAMED"));
         if (Runtime.version().feature() >= 23) {
             cmd.add("--sun-misc-unsafe-memory-access=allow");
         }
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), WorkerMain.class.getName(), name, zone, "0",
-                Integer.toString(threads), "64"));
+                Integer.toString(threads), "64", Double.toString(speed)));
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             String line;
             while ((line = out.readLine()) != null) {
-                if (line.startsWith("worker " + name + " listening on port ")) {
+                String ready = "worker " + name + " listening on port ";
+                if (line.startsWith(ready)) {
                     Thread.ofVirtual().start(() -> out.lines().forEach(l -> { })); // keep draining its output
-                    return new WorkerProcess(p, "127.0.0.1:" + line.substring(line.lastIndexOf(' ') + 1));
+                    return new WorkerProcess(p, "127.0.0.1:" + line.substring(ready.length()).split(" ")[0]);
                 }
             }
             throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "worker process " + name + " exited with " + p.waitFor());

@@ -22,8 +22,13 @@ public final class WorkerServer implements AutoCloseable {
 
     /** Starts a worker on {@code port} (0: any free port). */
     public static WorkerServer start(String name, String zone, int port, int queueCapacity) {
+        return start(name, zone, port, queueCapacity, 1.0);
+    }
+
+    /** @param speed below 1 emulates a slower device (see {@link WorkerNode}) */
+    public static WorkerServer start(String name, String zone, int port, int queueCapacity, double speed) {
         Peers peers = new Peers();
-        WorkerNode node = new WorkerNode(name, zone, queueCapacity, peers);
+        WorkerNode node = new WorkerNode(name, zone, queueCapacity, speed, peers);
         try {
             Server server = NettyServerBuilder.forAddress(new InetSocketAddress(port)).addService(node).directExecutor()
                     .maxInboundMessageSize(512 << 20).build().start();

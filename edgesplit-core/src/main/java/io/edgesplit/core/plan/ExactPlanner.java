@@ -653,7 +653,9 @@ public final class ExactPlanner implements Planner {
         Program(Instance inst, int[] bit, double incumbent, int beam) {
             this.inst = inst;
             this.bit = bit;
-            this.cutoff = incumbent + 1e-9 * Math.abs(incumbent);
+            // only plans better than the incumbent matter (ties included: the incumbent already has that
+            // value), which matters most for the bottleneck objective, where many partial plans tie
+            this.cutoff = Double.isInfinite(incumbent) ? incumbent : incumbent - 1e-9 * Math.abs(incumbent);
             this.beam = beam;
         }
 
@@ -682,7 +684,7 @@ public final class ExactPlanner implements Planner {
                     continue;
                 }
                 double hopLat = inst.transfer(n, v, inst.bytesBefore[0]);
-                if (bound(hopObj, 0) > cutoff || inst.combine(hopObj, inst.toEnd[inst.maxStages][0][v]) > cutoff) {
+                if (bound(hopObj, 0) >= cutoff || inst.combine(hopObj, inst.toEnd[inst.maxStages][0][v]) >= cutoff) {
                     continue;
                 }
                 Label start = new Label(hopObj, hopLat, 0, null, -1, 0, 0, 0, 0);
@@ -755,7 +757,7 @@ public final class ExactPlanner implements Planner {
                         continue;
                     }
                     double obj = inst.combine(l.obj, hopObj);
-                    if (bound(obj, i) > cutoff || inst.combine(obj, inst.toEnd[left][i][v]) > cutoff) {
+                    if (bound(obj, i) >= cutoff || inst.combine(obj, inst.toEnd[left][i][v]) >= cutoff) {
                         continue;
                     }
                     Label via = new Label(obj, lat, l.mask, l.mask2, l, -1, i, i, 0, 0);
@@ -801,11 +803,11 @@ public final class ExactPlanner implements Planner {
                 double compute = inst.compute(v, o[0], i, j);
                 double obj = inst.combine(from.obj, inst.stageObjective(v, compute, o[1]));
                 // the objective plus the bound of the rest only grows with j (throughput: the objective alone)
-                if ((inst.bottleneck ? obj : obj + inst.rest[j]) > cutoff) {
+                if ((inst.bottleneck ? obj : obj + inst.rest[j]) >= cutoff) {
                     continue;
                 }
                 longer = true;
-                if (bound(obj, j) > cutoff || inst.combine(obj, inst.afterStage[left][j][v]) > cutoff) {
+                if (bound(obj, j) >= cutoff || inst.combine(obj, inst.afterStage[left][j][v]) >= cutoff) {
                     continue;
                 }
                 double lat = from.lat + compute;

@@ -137,6 +137,62 @@ class DataPlaneTest {
                 .getTelemetry(io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance()).getSequences() == 0);
     }
 
+    @Test
+    void manySequencesInterleaveAcrossTheWorkersAndEachMatchesItsOwnLocalRun() throws Exception {
+        OrtEnvironment env = OrtRuntime.get().env();
+        AnalyzedModel am = analyze("builtin:stories260k");
+        Gateway g = gateway();
+        int last = am.blockCount() - 1;
+        List<Gateway.HopSpec> route = List.of(
+                load(g, worker("a", "edge"), "edge", "builtin:stories260k", 0, 3, 1),
+                load(g, worker("b", "edge"), "edge", "builtin:stories260k", 4, last, 1));
+        DecodeInputs steps = new DecodeInputs(am.index(), am.state());
+        int sequences = 6;
+        int length = 16;
+        long[][] remoteTokens = new long[sequences][length + 1];
+        for (int s = 0; s < sequences; s++) {
+            remoteTokens[s][0] = 1 + s * 7; // different first tokens, different continuations
+        }
+        String logits;
+        try (LocalPipeline whole = LocalPipeline.whole(am)) {
+            logits = whole.outputs().getFirst();
+        }
+        // every step of every sequence is in flight at once: stage a works on one while stage b works on another
+        for (int step = 0; step < length; step++) {
+            List<java.util.concurrent.CompletableFuture<Map<String, Tensor>>> inFlight = new ArrayList<>();
+            for (int s = 0; s < sequences; s++) {
+                Map<String, OnnxTensor> in = steps.step(env, new long[] {remoteTokens[s][step]}, step);
+                try {
+                    inFlight.add(g.submit("builtin:stories260k", 1, route, "seq" + s, "seq" + s, step, Gateway.Privacy.NONE, in, 0));
+                } finally {
+                    in.values().forEach(OnnxTensor::close);
+                }
+            }
+            for (int s = 0; s < sequences; s++) {
+                try (OnnxTensor t = Gateway.decode(env, inFlight.get(s).get(60, TimeUnit.SECONDS).get(logits))) {
+                    remoteTokens[s][step + 1] = argmax(floats(t));
+                }
+            }
+        }
+        try (LocalPipeline whole = LocalPipeline.whole(am)) {
+            for (int s = 0; s < sequences; s++) {
+                long token = remoteTokens[s][0];
+                for (int step = 0; step < length; step++) {
+                    Map<String, OnnxTensor> in = steps.step(env, new long[] {token}, step);
+                    try (LocalPipeline.Result r = whole.run(StepContext.sequence("local" + s, 1), in)) {
+                        token = argmax(floats(r.get(logits)));
+                    } finally {
+                        in.values().forEach(OnnxTensor::close);
+                    }
+                    assertThat(remoteTokens[s][step + 1]).as("sequence " + s + " step " + step).isEqualTo(token);
+                }
+                whole.endSequence("local" + s);
+            }
+        }
+        assertThat(g.peers().workerBlocking(route.get(1).address())
+                .getTelemetry(io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance()).getSequences()).isEqualTo(sequences);
+    }
+
     private static long argmax(float[] f) {
         int best = 0;
         for (int i = 1; i < f.length; i++) {

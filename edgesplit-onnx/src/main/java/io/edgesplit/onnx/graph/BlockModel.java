@@ -71,6 +71,16 @@ public final class BlockModel {
         return bytes;
     }
 
+    /**
+     * The same block without its weights (initializers dropped, constants kept): what a running
+     * session needs to remember of the model once ONNX Runtime holds the weights, so that they are
+     * not kept twice. Its bytes and hash differ from this block's.
+     */
+    public BlockModel withoutWeights() {
+        ModelProto light = proto.toBuilder().setGraph(proto.getGraph().toBuilder().clearInitializer()).build();
+        return new BlockModel(name, range, light, inputs, outputs, state);
+    }
+
     /** Content hash of the serialized model, lower-case hex: the block's identity in stores and on the wire. */
     public synchronized String sha256() {
         if (sha256 == null) {

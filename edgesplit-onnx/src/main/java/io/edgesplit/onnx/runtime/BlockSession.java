@@ -29,7 +29,8 @@ public final class BlockSession implements AutoCloseable {
     }
 
     public static BlockSession open(BlockModel model, OrtRuntime runtime, String modelName) {
-        return new BlockSession(model, runtime.open(model.bytes(), "block " + model.name() + " of " + modelName));
+        OrtSession session = runtime.open(model.bytes(), "block " + model.name() + " of " + modelName);
+        return new BlockSession(model.withoutWeights(), session); // ORT holds the weights from here on
     }
 
     public BlockModel model() {

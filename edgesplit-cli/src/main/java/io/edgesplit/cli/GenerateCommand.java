@@ -52,11 +52,20 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--split-after", split = ",", paramLabel = "K", description = "run as stages split after these blocks")
     List<Integer> splitAfter = new ArrayList<>();
 
+    @Option(names = "--workers", split = ",", paramLabel = "HOST:PORT",
+            description = "run the stages on these workers ('edgesplit worker'), one per range of --split-after, "
+                    + "activations streaming worker to worker")
+    List<String> workers = new ArrayList<>();
+
+    @Option(names = "--gateway-host", paramLabel = "HOST",
+            description = "address the workers reach this process at. Default: ${DEFAULT-VALUE}")
+    String gatewayHost = "127.0.0.1";
+
     @Option(names = "--json", description = "print a JSON summary instead of streaming text")
     boolean json;
 
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         Sampling sampling = new Sampling(temperature, topK, topP, seed);
         if (maxTokens < 0) {
             throw EdgeSplitException.invalidArgument("--max-tokens must be >= 0: " + maxTokens);
@@ -71,14 +80,19 @@ final class GenerateCommand implements Callable<Integer> {
                     + " comes without a tokenizer; put its tokenizer.json beside the model");
         }
         PrintWriter out = spec.commandLine().getOut();
+        List<io.edgesplit.core.model.BlockRange> ranges = splitAfter.isEmpty() ? List.of(am.all())
+                : LocalPipeline.rangesSplitAfter(am.blockCount(), splitAfter);
+        if (!workers.isEmpty() && workers.size() != ranges.size()) {
+            throw EdgeSplitException.invalidArgument("--workers names " + workers.size() + " workers for " + ranges.size()
+                    + " stages (--split-after); give one worker per stage");
+        }
         try (Tokenizer tokenizer = am.model().tokenizer().open();
-                LocalPipeline pipeline = splitAfter.isEmpty() ? LocalPipeline.whole(am)
-                        : LocalPipeline.split(am, LocalPipeline.rangesSplitAfter(am.blockCount(), splitAfter),
-                                SessionLayout.PER_STAGE)) {
+                Stages stages = workers.isEmpty() ? Stages.local(am, ranges) : Stages.remote(am, args.model, ranges,
+                        workers, gatewayHost)) {
             int[] ids = tokenizer.encode(prompt);
             TextStream text = new TextStream(tokenizer, ids[ids.length - 1]);
             StringBuilder all = new StringBuilder();
-            Generator generator = Generator.forModel(am, pipeline);
+            Generator generator = Generator.forModel(am, stages.runner());
             Generator.Result r = generator.generate(new Generator.Request("cli", ids, sampling, maxTokens,
                     tokenizer.stopTokens(), token -> {
                         String piece = text.add(token);
@@ -92,7 +106,8 @@ final class GenerateCommand implements Callable<Integer> {
                 Map<String, Object> root = new LinkedHashMap<>();
                 root.put("model", am.name());
                 am.model().metadata("edgesplit.weights").ifPresent(w -> root.put("weights", w));
-                root.put("stages", pipeline.stages().size());
+                root.put("stages", ranges.size());
+                root.put("workers", workers);
                 root.put("prompt_tokens", ids.length);
                 root.put("text", all.toString());
                 root.put("tokens", r.tokens());
@@ -106,5 +121,44 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         return EdgeSplitCli.OK;
+    }
+
+    /** Where the stages run: a pipeline in this process, or workers driven through a gateway. */
+    private record Stages(io.edgesplit.onnx.generate.StepRunner runner, AutoCloseable resources) implements AutoCloseable {
+        static Stages local(AnalyzedModel am, List<io.edgesplit.core.model.BlockRange> ranges) {
+            LocalPipeline pipeline = ranges.size() == 1 ? LocalPipeline.whole(am)
+                    : LocalPipeline.split(am, ranges, SessionLayout.PER_STAGE);
+            return new Stages(new io.edgesplit.onnx.generate.PipelineStepRunner(pipeline,
+                    io.edgesplit.onnx.verify.EquivalenceVerifier.logitsOutput(am)), pipeline);
+        }
+
+        static Stages remote(AnalyzedModel am, String model, List<io.edgesplit.core.model.BlockRange> ranges,
+                List<String> workers, String host) {
+            io.edgesplit.worker.Gateway gateway = io.edgesplit.worker.Gateway.start(host, 0);
+            try {
+                List<io.edgesplit.worker.Gateway.HopSpec> route = new ArrayList<>();
+                for (int i = 0; i < ranges.size(); i++) {
+                    var r = ranges.get(i);
+                    var reply = gateway.peers().workerBlocking(workers.get(i)).withDeadlineAfter(300, java.util.concurrent.TimeUnit.SECONDS)
+                            .load(io.edgesplit.wire.v1.LoadRequest.newBuilder().setModel(model).setFirstBlock(r.first())
+                                    .setLastBlock(r.last()).setEpoch(1).build());
+                    route.add(new io.edgesplit.worker.Gateway.HopSpec(reply.getNode(), workers.get(i), "any", r.first(), r.last()));
+                }
+                return new Stages(new io.edgesplit.worker.RemoteStepRunner(gateway, model, 1, route,
+                        io.edgesplit.onnx.verify.EquivalenceVerifier.logitsOutput(am)), gateway);
+            } catch (io.grpc.StatusRuntimeException e) {
+                gateway.close();
+                throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "a worker refused to load its blocks: "
+                        + e.getStatus().getCode() + " " + e.getStatus().getDescription(), e);
+            } catch (RuntimeException e) {
+                gateway.close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() throws Exception {
+            resources.close();
+        }
     }
 }

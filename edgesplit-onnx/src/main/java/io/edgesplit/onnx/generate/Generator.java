@@ -6,10 +6,8 @@ import io.edgesplit.core.error.ErrorCode;
 import io.edgesplit.onnx.graph.AnalyzedModel;
 import io.edgesplit.onnx.runtime.LocalPipeline;
 import io.edgesplit.onnx.runtime.OrtRuntime;
-import io.edgesplit.onnx.runtime.StepContext;
 import io.edgesplit.onnx.verify.DecodeInputs;
 import io.edgesplit.onnx.verify.EquivalenceVerifier;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -21,29 +19,32 @@ import java.util.Set;
  * interleaved step by step, each with its own caches.
  */
 public final class Generator {
-    private final LocalPipeline pipeline;
+    private final StepRunner runner;
     private final DecodeInputs inputs;
-    private final String logits;
     private final int context;
     private final int vocab;
 
     /**
      * @param context the model's context length (positions), or {@link Integer#MAX_VALUE} if unknown
      */
-    public Generator(LocalPipeline pipeline, DecodeInputs inputs, String logits, int context, int vocab) {
-        this.pipeline = Objects.requireNonNull(pipeline, "pipeline == null");
+    public Generator(StepRunner runner, DecodeInputs inputs, int context, int vocab) {
+        this.runner = Objects.requireNonNull(runner, "runner == null");
         this.inputs = Objects.requireNonNull(inputs, "inputs == null");
-        this.logits = Objects.requireNonNull(logits, "logits == null");
         this.context = context;
         this.vocab = vocab;
     }
 
     public static Generator forModel(AnalyzedModel am, LocalPipeline pipeline) {
+        return forModel(am, new PipelineStepRunner(pipeline, EquivalenceVerifier.logitsOutput(am)));
+    }
+
+    /** A generator whose steps run wherever {@code runner} runs them (for example on workers). */
+    public static Generator forModel(AnalyzedModel am, StepRunner runner) {
         int context = am.model().metadata("edgesplit.context").map(Integer::parseInt).orElse(Integer.MAX_VALUE);
         String logits = EquivalenceVerifier.logitsOutput(am);
         var meta = am.probe().meta(logits);
         int vocab = meta == null || meta.rank() == 0 ? -1 : (int) meta.shapeA()[meta.rank() - 1];
-        return new Generator(pipeline, new DecodeInputs(am.index(), am.state()), logits, context, vocab);
+        return new Generator(runner, new DecodeInputs(am.index(), am.state()), context, vocab);
     }
 
     /** Receives each token as soon as it is chosen. */
@@ -96,7 +97,7 @@ public final class Generator {
             }
         } finally {
             for (Request r : requests) {
-                pipeline.endSequence(r.id());
+                runner.endSequence(r.id());
             }
         }
         List<Result> results = new ArrayList<>();
@@ -153,14 +154,9 @@ public final class Generator {
         long t0 = System.nanoTime();
         int next;
         var in = inputs.step(OrtRuntime.get().env(), new long[][] {fresh}, s.past);
-        try (LocalPipeline.Result r = pipeline.run(StepContext.sequence(s.request.id(), 1), in)) {
-            OnnxTensor l = r.get(logits);
-            long[] shape = l.getInfo().getShape();
-            int v = (int) shape[shape.length - 1];
-            FloatBuffer fb = l.getFloatBuffer();
-            float[] row = new float[v];
-            fb.get(fb.limit() - v, row);
-            next = s.sampler.next(row, 0, v);
+        try {
+            float[] row = runner.lastLogits(s.request.id(), in);
+            next = s.sampler.next(row, 0, row.length);
         } finally {
             in.values().forEach(OnnxTensor::close);
         }

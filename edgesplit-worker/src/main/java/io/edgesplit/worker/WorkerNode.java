@@ -61,7 +61,10 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
     private final LongAdder rejectedEpoch = new LongAdder();
     private final LongAdder rejectedPrivacy = new LongAdder();
     private final LongAdder computeNanos = new LongAdder();
-    private final Map<String, Boolean> sequences = new ConcurrentHashMap<>();
+    /** Sequences with KV caches here, and when each last ran a step (System.nanoTime). */
+    private final Map<String, Long> sequences = new ConcurrentHashMap<>();
+    private final LongAdder expired = new LongAdder();
+    private volatile java.util.concurrent.ScheduledExecutorService sweeper;
 
     private final double speed;
 
@@ -200,7 +203,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                 StepContext ctx = req.getSequenceId().isEmpty() ? StepContext.stateless(batchOf(inputs))
                         : StepContext.sequence(req.getSequenceId(), batchOf(inputs));
                 if (!req.getSequenceId().isEmpty()) {
-                    sequences.put(req.getSequenceId(), Boolean.TRUE);
+                    sequences.put(req.getSequenceId(), System.nanoTime());
                 }
                 long t0 = System.nanoTime();
                 try (StageResult r = s.stage.run(ctx, inputs)) {
@@ -293,15 +296,59 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
     public void endSequence(EndSequenceRequest req, StreamObserver<StepAck> reply) {
         // queued behind the sequence's steps, so its KV cache is freed after its last step ran
         try {
-            executor.execute(() -> {
-                stages.values().forEach(s -> s.stage.endSequence(req.getSequenceId()));
-                sequences.remove(req.getSequenceId());
-            });
+            executor.execute(() -> dropSequence(req.getSequenceId()));
             reply.onNext(StepAck.getDefaultInstance());
             reply.onCompleted();
         } catch (RejectedExecutionException e) {
             reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("worker " + name + ": queue is full").asRuntimeException());
         }
+    }
+
+    private void dropSequence(String id) {
+        stages.values().forEach(s -> s.stage.endSequence(id));
+        sequences.remove(id);
+    }
+
+    /**
+     * Frees the KV caches of sequences that ran no step for {@code idle}: a client that vanished
+     * without ending its sequence must not hold the worker's memory. Checked every idle / 4; the
+     * eviction runs on the stage thread, after any queued step of the sequence. Calling it again
+     * replaces the timeout.
+     */
+    public synchronized void expireIdleSequences(java.time.Duration idle) {
+        long idleNanos = idle.toNanos();
+        long period = Math.max(1, idleNanos / 4);
+        var timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                r -> Thread.ofPlatform().name("kv-expiry-" + name).daemon(true).unstarted(r));
+        timer.scheduleAtFixedRate(() -> {
+            long now = System.nanoTime();
+            for (var e : sequences.entrySet()) {
+                if (now - e.getValue() > idleNanos) {
+                    String id = e.getKey();
+                    try {
+                        executor.execute(() -> {
+                            Long last = sequences.get(id);
+                            if (last != null && System.nanoTime() - last > idleNanos) {
+                                dropSequence(id);
+                                expired.increment();
+                            }
+                        });
+                    } catch (RejectedExecutionException full) {
+                        return; // busy: try again next period
+                    }
+                }
+            }
+        }, period, period, TimeUnit.NANOSECONDS);
+        var previous = sweeper;
+        sweeper = timer;
+        if (previous != null) {
+            previous.shutdownNow(); // a new timeout replaces the old one
+        }
+    }
+
+    /** Sequences whose KV caches were freed for being idle. */
+    public long expiredSequences() {
+        return expired.sum();
     }
 
     @Override
@@ -324,6 +371,9 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
 
     @Override
     public void close() {
+        if (sweeper != null) {
+            sweeper.shutdownNow();
+        }
         executor.shutdownNow();
         stages.values().forEach(LoadedStage::close);
         stages.clear();

@@ -10,6 +10,9 @@ import java.util.concurrent.TimeUnit;
 
 /** A worker process's gRPC server: one {@link WorkerNode} on a port. Closing stops both. */
 public final class WorkerServer implements AutoCloseable {
+    /** KV caches of a sequence with no step for this long are freed (worker.kv-idle-timeout). */
+    public static final java.time.Duration KV_IDLE_TIMEOUT = java.time.Duration.ofMinutes(5);
+
     private final Server server;
     private final WorkerNode node;
     private final Peers peers;
@@ -29,6 +32,7 @@ public final class WorkerServer implements AutoCloseable {
     public static WorkerServer start(String name, String zone, int port, int queueCapacity, double speed) {
         Peers peers = new Peers();
         WorkerNode node = new WorkerNode(name, zone, queueCapacity, speed, peers);
+        node.expireIdleSequences(KV_IDLE_TIMEOUT);
         try {
             Server server = NettyServerBuilder.forAddress(new InetSocketAddress(port)).addService(node).directExecutor()
                     .maxInboundMessageSize(512 << 20).build().start();

@@ -193,6 +193,26 @@ class DataPlaneTest {
                 .getTelemetry(io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance()).getSequences()).isEqualTo(sequences);
     }
 
+    @Test
+    void theKvCachesOfAnAbandonedSequenceAreFreedWhenIdle() throws Exception {
+        OrtEnvironment env = OrtRuntime.get().env();
+        AnalyzedModel am = analyze("builtin:stories260k");
+        Gateway g = gateway();
+        WorkerServer w = worker("solo", "edge");
+        w.node().expireIdleSequences(java.time.Duration.ofMillis(300));
+        List<Gateway.HopSpec> route = List.of(load(g, w, "edge", "builtin:stories260k", 0, am.blockCount() - 1, 1));
+        DecodeInputs steps = new DecodeInputs(am.index(), am.state());
+        Map<String, OnnxTensor> in = steps.step(env, new long[] {1}, 0);
+        try {
+            g.submit("builtin:stories260k", 1, route, "gone", "gone", 0, Gateway.Privacy.NONE, in, 0).get(60, TimeUnit.SECONDS);
+        } finally {
+            in.values().forEach(OnnxTensor::close);
+        }
+        // the client never ends the sequence; the worker frees its caches on its own
+        org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> w.node().telemetry().getSequences() == 0);
+        assertThat(w.node().expiredSequences()).isEqualTo(1);
+    }
+
     private static long argmax(float[] f) {
         int best = 0;
         for (int i = 1; i < f.length; i++) {

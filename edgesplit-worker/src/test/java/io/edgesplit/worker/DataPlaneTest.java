@@ -213,6 +213,33 @@ class DataPlaneTest {
         assertThat(w.node().expiredSequences()).isEqualTo(1);
     }
 
+    @Test
+    void aWrongInputIsACategorizedErrorAndTheWorkerKeepsServing() throws Exception {
+        OrtEnvironment env = OrtRuntime.get().env();
+        AnalyzedModel am = analyze("builtin:minilm");
+        Gateway g = gateway();
+        WorkerServer w = worker("solo", "edge");
+        List<Gateway.HopSpec> route = List.of(load(g, w, "edge", "builtin:minilm", 0, 6, 1));
+        Map<String, OnnxTensor> good = new InputSynthesizer(am.index(), 3).create(env,
+                new DimValues(1, 8, 0, 64, 4, Map.of()), Set.of());
+        Map<String, OnnxTensor> bad = new java.util.HashMap<>(good);
+        String ids = am.index().inputs().getFirst().getName();
+        try (OnnxTensor floats = OnnxTensor.createTensor(env, new float[][] {{1, 2, 3, 4, 5, 6, 7, 8}})) {
+            bad.put(ids, floats); // token ids as float32
+            assertThatThrownBy(() -> g.submit("builtin:minilm", 1, route, "bad", null, 0, Gateway.Privacy.NONE, bad, 0)
+                    .get(60, TimeUnit.SECONDS)).hasMessageContaining("node solo failed the step");
+            Map<String, OnnxTensor> missing = new java.util.HashMap<>(good);
+            missing.remove(ids);
+            assertThatThrownBy(() -> g.submit("builtin:minilm", 1, route, "missing", null, 0, Gateway.Privacy.NONE, missing, 0)
+                    .get(60, TimeUnit.SECONDS)).hasMessageContaining("needs input '" + ids + "'");
+            assertThat(g.submit("builtin:minilm", 1, route, "good", null, 0, Gateway.Privacy.NONE, good, 0)
+                    .get(60, TimeUnit.SECONDS)).isNotEmpty();
+        } finally {
+            good.values().forEach(OnnxTensor::close);
+        }
+        assertThat(w.node().telemetry().getSteps()).isEqualTo(1);
+    }
+
     private static long argmax(float[] f) {
         int best = 0;
         for (int i = 1; i < f.length; i++) {

@@ -240,6 +240,25 @@ class DataPlaneTest {
         assertThat(w.node().telemetry().getSteps()).isEqualTo(1);
     }
 
+    @Test
+    void aStepPastItsDeadlineIsNotRun() throws Exception {
+        OrtEnvironment env = OrtRuntime.get().env();
+        AnalyzedModel am = analyze("builtin:minilm");
+        Gateway g = gateway();
+        WorkerServer w = worker("solo", "edge");
+        List<Gateway.HopSpec> route = List.of(load(g, w, "edge", "builtin:minilm", 0, 6, 1));
+        Map<String, OnnxTensor> inputs = new InputSynthesizer(am.index(), 3).create(env,
+                new DimValues(1, 8, 0, 64, 4, Map.of()), Set.of());
+        try {
+            long past = System.currentTimeMillis() - 1000;
+            assertThatThrownBy(() -> g.submit("builtin:minilm", 1, route, "late", null, 0, Gateway.Privacy.NONE, inputs, past)
+                    .get(60, TimeUnit.SECONDS)).hasMessageContaining("DEADLINE_EXCEEDED");
+        } finally {
+            inputs.values().forEach(OnnxTensor::close);
+        }
+        assertThat(w.node().telemetry().getSteps()).isZero();
+    }
+
     private static long argmax(float[] f) {
         int best = 0;
         for (int i = 1; i < f.length; i++) {

@@ -90,6 +90,13 @@ public final class Gateway implements AutoCloseable {
                 reply.onNext(StepAck.getDefaultInstance());
                 reply.onCompleted();
             }
+
+            @Override
+            public StreamObserver<io.edgesplit.wire.v1.ResultPart> deliverStream(StreamObserver<StepAck> reply) {
+                return Senders.receiver(p -> p.hasResult() ? p.getResult() : null, io.edgesplit.wire.v1.ResultPart::getChunk,
+                        StepResult::getTensorsList, (m, tensors) -> m.toBuilder().clearTensors().addAllTensors(tensors).build(),
+                        whole -> deliver(whole, reply), reply);
+            }
         };
         try {
             Server server = NettyServerBuilder.forAddress(new InetSocketAddress(port)).addService(service).directExecutor()
@@ -154,7 +161,7 @@ public final class Gateway implements AutoCloseable {
         }
         StepRequest request = req.build();
         peers.links().send(first.address(), request.getRoute().getHops(0).getLinkIn(), request.getSerializedSize(),
-                () -> peers.worker(first.address()).step(request, new StreamObserver<>() {
+                () -> Senders.step(peers.worker(first.address()), request, new StreamObserver<>() {
             @Override
             public void onNext(StepAck value) {}
 

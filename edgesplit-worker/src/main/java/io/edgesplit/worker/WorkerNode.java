@@ -141,6 +141,13 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
     }
 
     @Override
+    public StreamObserver<io.edgesplit.wire.v1.StepPart> stepStream(StreamObserver<StepAck> reply) {
+        return Senders.receiver(p -> p.hasRequest() ? p.getRequest() : null, io.edgesplit.wire.v1.StepPart::getChunk,
+                StepRequest::getTensorsList, (m, tensors) -> m.toBuilder().clearTensors().addAllTensors(tensors).build(),
+                whole -> step(whole, reply), reply);
+    }
+
+    @Override
     public void step(StepRequest req, StreamObserver<StepAck> reply) {
         received.add(req.getSerializedSize());
         Status refused = check(req);
@@ -235,7 +242,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
             StepRequest forward = req.toBuilder().setHopIndex(next).clearTensors().addAllTensors(out).build();
             count(to.getNode(), req.getPrivacyClass(), forward.getSerializedSize());
             peers.links().send(to.getAddress(), to.getLinkIn(), forward.getSerializedSize(),
-                    () -> peers.worker(to.getAddress()).step(forward, new StreamObserver<>() {
+                    () -> Senders.step(peers.worker(to.getAddress()), forward, new StreamObserver<>() {
                 @Override
                 public void onNext(StepAck value) {}
 
@@ -285,7 +292,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
         count("gateway", req.getPrivacyClass(), result.getSerializedSize());
         String gateway = req.getRoute().getGatewayAddress();
         peers.links().send(gateway, req.getRoute().getLinkBack(), result.getSerializedSize(),
-                () -> peers.gateway(gateway).deliver(result, Peers.ignore()));
+                () -> Senders.deliver(peers.gateway(gateway), result, Peers.ignore()));
     }
 
     private void count(String peer, String privacyClass, long bytes) {

@@ -76,7 +76,7 @@ class DataPlaneTest {
                 load(g, worker("b", "edge"), "edge", "builtin:minilm", 3, 4, 1),
                 load(g, worker("c", "edge"), "edge", "builtin:minilm", 5, 6, 1));
         Map<String, OnnxTensor> inputs = new InputSynthesizer(am.index(), 7).create(env,
-                new DimValues(2, 16, 0, 64, 4, Map.of()), Set.of());
+                new DimValues(2, 32, 0, 64, 4, Map.of()), Set.of());
         try (LocalPipeline whole = LocalPipeline.whole(am);
                 LocalPipeline.Result expected = whole.run(StepContext.stateless(2), inputs)) {
             Map<String, Tensor> got = g.submit("builtin:minilm", 1, route, "r1", null, 0, Gateway.Privacy.NONE, inputs, 0)
@@ -96,6 +96,20 @@ class DataPlaneTest {
                 io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance());
         assertThat(b.getSentList()).extracting(io.edgesplit.wire.v1.PeerBytes::getPeer).containsExactly("c");
         assertThat(b.getSteps()).isEqualTo(1);
+    }
+
+    @Test
+    void largeMessagesTravelAsChunkedStreamsAndArriveIntact() throws Exception {
+        int threshold = Chunks.threshold;
+        int chunk = Chunks.chunkBytes;
+        Chunks.threshold = 1024; // every activation and result of MiniLM at 32 tokens (49 KB) streams
+        Chunks.chunkBytes = 4096; // in 12 chunks
+        try {
+            anEncoderSplitOverThreeWorkersIsBitIdenticalToTheWholeModel();
+        } finally {
+            Chunks.threshold = threshold;
+            Chunks.chunkBytes = chunk;
+        }
     }
 
     @Test

@@ -28,12 +28,16 @@ final class WorkerCommand implements Callable<Integer> {
             description = "below 1: emulate a device this much slower than this machine (EMULATED). Default: ${DEFAULT-VALUE}")
     double speed = 1.0;
 
+    @Option(names = "--kv-budget", paramLabel = "BYTES",
+            description = "refuse new sequences while KV caches use this much (running ones go on). Default: 2 GiB")
+    long kvBudget = 2L << 30;
+
     @Override
     public Integer call() throws InterruptedException {
         if (port < 0 || port > 65535 || queue < 1) {
             throw EdgeSplitException.invalidArgument("--port must be 0-65535 and --queue >= 1");
         }
-        WorkerMain.run(name, zone, port, threads, queue, speed);
+        WorkerMain.run(name, zone, port, threads, queue, speed, kvBudget);
         return EdgeSplitCli.OK;
     }
 }

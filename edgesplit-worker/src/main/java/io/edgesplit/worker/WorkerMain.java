@@ -17,8 +17,15 @@ public final class WorkerMain {
 
     public static void run(String name, String zone, int port, int threads, int queue, double speed)
             throws InterruptedException {
+        run(name, zone, port, threads, queue, speed, Long.MAX_VALUE);
+    }
+
+    /** @param kvBudget bytes of KV cache past which new sequences are refused */
+    public static void run(String name, String zone, int port, int threads, int queue, double speed, long kvBudget)
+            throws InterruptedException {
         OrtRuntime.configure(threads);
         try (WorkerServer server = WorkerServer.start(name, zone, port, queue, speed)) {
+            server.node().kvBudget(kvBudget);
             Runtime.getRuntime().addShutdownHook(new Thread(server::close));
             System.out.println("worker " + name + " listening on port " + server.port()
                     + (speed < 1 ? " (EMULATED device speed " + speed + ")" : ""));

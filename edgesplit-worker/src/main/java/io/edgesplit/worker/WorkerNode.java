@@ -64,6 +64,9 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
     /** Sequences with KV caches here, and when each last ran a step (System.nanoTime). */
     private final Map<String, Long> sequences = new ConcurrentHashMap<>();
     private final LongAdder expired = new LongAdder();
+    private final Map<String, Long> kvBytes = new ConcurrentHashMap<>();
+    private final LongAdder rejectedKv = new LongAdder();
+    private volatile long kvBudget = Long.MAX_VALUE;
     private volatile java.util.concurrent.ScheduledExecutorService sweeper;
 
     private final double speed;
@@ -185,6 +188,11 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
         if (req.getHopIndex() < 0 || req.getHopIndex() >= req.getRoute().getHopsCount()) {
             return Status.INVALID_ARGUMENT.withDescription("hop index " + req.getHopIndex() + " is not on the route");
         }
+        if (!req.getSequenceId().isEmpty() && !sequences.containsKey(req.getSequenceId()) && kvInUse() >= kvBudget) {
+            rejectedKv.increment();
+            return Status.RESOURCE_EXHAUSTED.withDescription("worker " + name + ": KV caches use " + kvInUse()
+                    + " bytes of a budget of " + kvBudget + "; no room for a new sequence");
+        }
         Hop hop = req.getRoute().getHops(req.getHopIndex());
         if (!stages.containsKey(LoadedStage.key(req.getModel(), hop.getFirstBlock(), hop.getLastBlock()))) {
             return Status.FAILED_PRECONDITION.withDescription("worker " + name + " has not loaded blocks "
@@ -219,6 +227,9 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                         emulateSlowerDevice(compute);
                     }
                     computeNanos.add(System.nanoTime() - t0);
+                    if (!req.getSequenceId().isEmpty()) {
+                        kvBytes.put(req.getSequenceId(), s.stage.kvBytes(req.getSequenceId()));
+                    }
                     for (Map.Entry<String, OnnxTensor> e : r.outputs().entrySet()) {
                         out.add(TensorCodec.encode(e.getKey(), e.getValue()));
                     }
@@ -314,6 +325,31 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
     private void dropSequence(String id) {
         stages.values().forEach(s -> s.stage.endSequence(id));
         sequences.remove(id);
+        kvBytes.remove(id);
+    }
+
+    /**
+     * New sequences are refused (RESOURCE_EXHAUSTED) while the KV caches held here use this many
+     * bytes or more; sequences already here go on, so no generation is cut off midway.
+     */
+    public void kvBudget(long bytes) {
+        if (bytes < 0) {
+            throw EdgeSplitException.invalidArgument("KV budget must be >= 0: " + bytes);
+        }
+        kvBudget = bytes;
+    }
+
+    /** Bytes of KV cache held for all sequences, as of their last steps. */
+    public long kvInUse() {
+        long total = 0;
+        for (long b : kvBytes.values()) {
+            total += b;
+        }
+        return total;
+    }
+
+    public long rejectedForKvBudget() {
+        return rejectedKv.sum();
     }
 
     /**
@@ -368,7 +404,8 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
         Telemetry.Builder t = Telemetry.newBuilder().setNode(name).setZone(zone).setQueueDepth(executor.getQueue().size())
                 .setSteps(steps.sum()).setRejectedFull(rejectedFull.sum()).setRejectedEpoch(rejectedEpoch.sum())
                 .setRejectedPrivacy(rejectedPrivacy.sum()).setSequences(sequences.size())
-                .setBlockMsTotal(computeNanos.sum() / 1e6).setBytesReceived(received.sum());
+                .setBlockMsTotal(computeNanos.sum() / 1e6).setBytesReceived(received.sum())
+                .setKvBytes(kvInUse()).setRejectedKvBudget(rejectedKv.sum());
         new java.util.TreeMap<>(sentBytes).forEach((k, v) -> {
             String[] parts = k.split("\u0000", -1);
             t.addSent(PeerBytes.newBuilder().setPeer(parts[0]).setPrivacyClass(parts[1]).setBytesSent(v.sum()));

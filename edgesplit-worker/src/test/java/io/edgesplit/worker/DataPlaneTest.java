@@ -273,6 +273,33 @@ class DataPlaneTest {
         assertThat(w.node().telemetry().getSteps()).isZero();
     }
 
+    @Test
+    void aFullKvBudgetRefusesNewSequencesButLetsRunningOnesFinish() throws Exception {
+        OrtEnvironment env = OrtRuntime.get().env();
+        AnalyzedModel am = analyze("builtin:stories260k");
+        Gateway g = gateway();
+        WorkerServer w = worker("solo", "edge");
+        w.node().kvBudget(1);
+        List<Gateway.HopSpec> route = List.of(load(g, w, "edge", "builtin:stories260k", 0, am.blockCount() - 1, 1));
+        DecodeInputs steps = new DecodeInputs(am.index(), am.state());
+        java.util.function.BiFunction<String, Integer, java.util.concurrent.CompletableFuture<Map<String, Tensor>>> step = (seq, i) -> {
+            Map<String, OnnxTensor> in = steps.step(env, new long[] {1}, i);
+            try {
+                return g.submit("builtin:stories260k", 1, route, seq, seq, i, Gateway.Privacy.NONE, in, 0);
+            } finally {
+                in.values().forEach(OnnxTensor::close);
+            }
+        };
+        step.apply("a", 0).get(60, TimeUnit.SECONDS);
+        assertThat(w.node().kvInUse()).isPositive();
+        assertThatThrownBy(() -> step.apply("b", 0).get(60, TimeUnit.SECONDS)).hasMessageContaining("KV caches use");
+        step.apply("a", 1).get(60, TimeUnit.SECONDS); // the running sequence goes on
+        g.endSequence(route, "a");
+        org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> w.node().kvInUse() == 0);
+        assertThat(step.apply("b", 0).get(60, TimeUnit.SECONDS)).isNotEmpty();
+        assertThat(w.node().rejectedForKvBudget()).isEqualTo(1);
+    }
+
     private static long argmax(float[] f) {
         int best = 0;
         for (int i = 1; i < f.length; i++) {

@@ -144,6 +144,30 @@ public final class Stage implements AutoCloseable {
         }
     }
 
+    /**
+     * Bytes of KV cache this stage holds for a sequence: the {@code present} tensors of its blocks'
+     * last step. Call it from the thread that runs the sequence's steps.
+     */
+    public long kvBytes(String sequenceId) {
+        OrtSession.Result[] cache = kv.get(sequenceId);
+        if (cache == null) {
+            return 0;
+        }
+        long total = 0;
+        for (int b = 0; b < cache.length; b++) {
+            if (cache[b] == null) {
+                continue;
+            }
+            for (StatePair pair : pastByInput.get(b).values()) {
+                var value = cache[b].get(pair.present());
+                if (value.isPresent() && value.get() instanceof OnnxTensor t) {
+                    total += Tensors.elementCount(t.getInfo().getShape()) * t.getInfo().type.size;
+                }
+            }
+        }
+        return total;
+    }
+
     /** Sequences with KV state held here. */
     public Set<String> sequences() {
         return Set.copyOf(kv.keySet());

@@ -66,6 +66,26 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
     private final LongAdder expired = new LongAdder();
     private final Map<String, Long> kvBytes = new ConcurrentHashMap<>();
     private final LongAdder rejectedKv = new LongAdder();
+    private final Map<String, LinkRate> linkRates = new ConcurrentHashMap<>();
+
+    /** A link's rate from real transfers, smoothed. */
+    private static final class LinkRate {
+        private long transfers;
+        private double ewma;
+        private double lastMs;
+
+        synchronized void record(long bytes, long nanos) {
+            double rate = bytes / Math.max(nanos / 1e9, 1e-9);
+            ewma = transfers == 0 ? rate : 0.8 * ewma + 0.2 * rate;
+            lastMs = nanos / 1e6;
+            transfers++;
+        }
+
+        synchronized io.edgesplit.wire.v1.LinkRate wire(String peer) {
+            return io.edgesplit.wire.v1.LinkRate.newBuilder().setPeer(peer).setTransfers(transfers)
+                    .setBytesPerSEwma(ewma).setLastMs(lastMs).build();
+        }
+    }
     private volatile long kvBudget = Long.MAX_VALUE;
     private volatile java.util.concurrent.ScheduledExecutorService sweeper;
 
@@ -252,10 +272,14 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
             }
             StepRequest forward = req.toBuilder().setHopIndex(next).clearTensors().addAllTensors(out).build();
             count(to.getNode(), req.getPrivacyClass(), forward.getSerializedSize());
-            peers.links().send(to.getAddress(), to.getLinkIn(), forward.getSerializedSize(),
-                    () -> Senders.step(peers.worker(to.getAddress()), forward, new StreamObserver<>() {
+            long size = forward.getSerializedSize();
+            peers.links().send(to.getAddress(), to.getLinkIn(), size, () -> {
+                long sent = System.nanoTime();
+                Senders.step(peers.worker(to.getAddress()), forward, new StreamObserver<>() {
                 @Override
-                public void onNext(StepAck value) {}
+                public void onNext(StepAck value) {
+                    linkRates.computeIfAbsent(to.getNode(), k -> new LinkRate()).record(size, System.nanoTime() - sent);
+                }
 
                 @Override
                 public void onError(Throwable t) {
@@ -266,7 +290,8 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
 
                 @Override
                 public void onCompleted() {}
-            }));
+                });
+            });
         } catch (StepFailure f) {
             deliver(req, failure(req, f.status.getCode().name(), f.getMessage(), name));
         } catch (RuntimeException e) {
@@ -406,6 +431,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                 .setRejectedPrivacy(rejectedPrivacy.sum()).setSequences(sequences.size())
                 .setBlockMsTotal(computeNanos.sum() / 1e6).setBytesReceived(received.sum())
                 .setKvBytes(kvInUse()).setRejectedKvBudget(rejectedKv.sum());
+        new java.util.TreeMap<>(linkRates).forEach((peer, rate) -> t.addLinks(rate.wire(peer)));
         new java.util.TreeMap<>(sentBytes).forEach((k, v) -> {
             String[] parts = k.split("\u0000", -1);
             t.addSent(PeerBytes.newBuilder().setPeer(parts[0]).setPrivacyClass(parts[1]).setBytesSent(v.sum()));

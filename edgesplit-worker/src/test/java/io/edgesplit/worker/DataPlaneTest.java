@@ -96,6 +96,14 @@ class DataPlaneTest {
                 io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance());
         assertThat(b.getSentList()).extracting(io.edgesplit.wire.v1.PeerBytes::getPeer).containsExactly("c");
         assertThat(b.getSteps()).isEqualTo(1);
+        // and it measured that link from the transfer itself
+        org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> !g.peers().workerBlocking(
+                route.get(1).address()).getTelemetry(io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance()).getLinksList().isEmpty());
+        var link = g.peers().workerBlocking(route.get(1).address())
+                .getTelemetry(io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance()).getLinks(0);
+        assertThat(link.getPeer()).isEqualTo("c");
+        assertThat(link.getTransfers()).isEqualTo(1);
+        assertThat(link.getBytesPerSEwma()).isPositive();
     }
 
     @Test

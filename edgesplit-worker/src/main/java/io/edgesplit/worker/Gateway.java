@@ -192,6 +192,25 @@ public final class Gateway implements AutoCloseable {
         return TensorCodec.decode(env, t);
     }
 
+    /**
+     * Gives up on a request: its pending steps fail with CANCELLED at once, and every hop drops
+     * whatever of it is still queued or not yet forwarded.
+     */
+    public void cancel(List<HopSpec> hops, String requestId) {
+        pending.entrySet().removeIf(e -> {
+            if (e.getKey().startsWith(requestId + "#")) {
+                e.getValue().completeExceptionally(new EdgeSplitException(ErrorCode.INVALID_ARGUMENT,
+                        "request " + requestId + " was cancelled"));
+                return true;
+            }
+            return false;
+        });
+        var req = io.edgesplit.wire.v1.CancelRequest.newBuilder().setRequestId(requestId).build();
+        for (HopSpec h : hops) {
+            peers.worker(h.address()).cancel(req, Peers.ignore());
+        }
+    }
+
     /** Tells every hop's worker to drop a sequence's KV caches. */
     public void endSequence(List<HopSpec> hops, String sequenceId) {
         for (HopSpec h : hops) {

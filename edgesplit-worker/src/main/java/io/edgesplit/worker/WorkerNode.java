@@ -67,6 +67,15 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
     private final Map<String, Long> kvBytes = new ConcurrentHashMap<>();
     private final LongAdder rejectedKv = new LongAdder();
     private final Map<String, LinkRate> linkRates = new ConcurrentHashMap<>();
+    /** Recently cancelled request ids, bounded: the oldest are forgotten first. */
+    private final Map<String, Boolean> cancelled = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(64, 0.75f, false) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                    return size() > 10_000;
+                }
+            });
+    private final LongAdder dropped = new LongAdder();
 
     /** A link's rate from real transfers, smoothed. */
     private static final class LinkRate {
@@ -190,8 +199,24 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
         reply.onCompleted();
     }
 
+    @Override
+    public void cancel(io.edgesplit.wire.v1.CancelRequest req, StreamObserver<StepAck> reply) {
+        cancelled.put(req.getRequestId(), Boolean.TRUE);
+        reply.onNext(StepAck.getDefaultInstance());
+        reply.onCompleted();
+    }
+
+    /** Steps dropped because their request was cancelled. */
+    public long cancelledSteps() {
+        return dropped.sum();
+    }
+
     /** Why a step is refused before it is queued, or null. */
     private Status check(StepRequest req) {
+        if (cancelled.containsKey(req.getRequestId())) {
+            dropped.increment();
+            return Status.CANCELLED.withDescription("request " + req.getRequestId() + " was cancelled");
+        }
         if (!req.getAllowedZonesList().isEmpty() && !req.getAllowedZonesList().contains(zone)) {
             rejectedPrivacy.increment();
             return Status.FAILED_PRECONDITION.withDescription("worker " + name + " is in zone '" + zone
@@ -225,6 +250,10 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
     private void run(StepRequest req) {
         Hop hop = req.getRoute().getHops(req.getHopIndex());
         try {
+            if (cancelled.containsKey(req.getRequestId())) {
+                dropped.increment();
+                return; // the gateway has already given up on it
+            }
             if (req.getDeadlineUnixMs() > 0 && System.currentTimeMillis() > req.getDeadlineUnixMs()) {
                 throw new StepFailure(Status.DEADLINE_EXCEEDED, "deadline passed before worker " + name + " ran the step");
             }
@@ -263,6 +292,10 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                 deliver(req, StepResult.newBuilder().setRequestId(req.getRequestId()).setStep(req.getStep())
                         .addAllTensors(out).build());
                 return;
+            }
+            if (cancelled.containsKey(req.getRequestId())) {
+                dropped.increment();
+                return; // cancelled while it ran: do not hand it on
             }
             Hop to = req.getRoute().getHops(next);
             if (!req.getAllowedZonesList().isEmpty() && !req.getAllowedZonesList().contains(to.getZone())) {

@@ -308,6 +308,32 @@ class DataPlaneTest {
         assertThat(w.node().rejectedForKvBudget()).isEqualTo(1);
     }
 
+    @Test
+    void aCancelledRequestIsNotHandedOn() throws Exception {
+        OrtEnvironment env = OrtRuntime.get().env();
+        AnalyzedModel am = analyze("builtin:minilm");
+        Gateway g = gateway();
+        WorkerServer slow = WorkerServer.start("slow", "edge", 0, 64, 0.02); // EMULATED: 50x slower, so the cancel lands mid-stage
+        open.add(slow);
+        WorkerServer next = worker("next", "edge");
+        List<Gateway.HopSpec> route = List.of(load(g, slow, "edge", "builtin:minilm", 0, 3, 1),
+                load(g, next, "edge", "builtin:minilm", 4, 6, 1));
+        Map<String, OnnxTensor> inputs = new InputSynthesizer(am.index(), 3).create(env,
+                new DimValues(1, 32, 0, 64, 4, Map.of()), Set.of());
+        try {
+            var doomed = g.submit("builtin:minilm", 1, route, "doomed", null, 0, Gateway.Privacy.NONE, inputs, 0);
+            g.cancel(route, "doomed");
+            assertThatThrownBy(() -> doomed.get(60, TimeUnit.SECONDS)).hasMessageContaining("cancelled");
+            // queues are FIFO: once a later request is through, the cancelled one has been dealt with
+            assertThat(g.submit("builtin:minilm", 1, route, "later", null, 0, Gateway.Privacy.NONE, inputs, 0)
+                    .get(60, TimeUnit.SECONDS)).isNotEmpty();
+        } finally {
+            inputs.values().forEach(OnnxTensor::close);
+        }
+        assertThat(next.node().telemetry().getSteps()).isEqualTo(1);
+        assertThat(slow.node().cancelledSteps()).isEqualTo(1);
+    }
+
     private static long argmax(float[] f) {
         int best = 0;
         for (int i = 1; i < f.length; i++) {

@@ -57,6 +57,14 @@ final class GenerateCommand implements Callable<Integer> {
                     + "activations streaming worker to worker")
     List<String> workers = new ArrayList<>();
 
+    @Option(names = "--plan", paramLabel = "FILE",
+            description = "run along a plan: the JSON of 'edgesplit plan --json' (or YAML with the same \"plan\" list); "
+                    + "each stage's node is found with --worker")
+    java.nio.file.Path planFile;
+
+    @Option(names = "--worker", paramLabel = "NODE=HOST:PORT", description = "where a plan's node listens (repeatable)")
+    Map<String, String> workerAddresses = new LinkedHashMap<>();
+
     @Option(names = "--gateway-host", paramLabel = "HOST",
             description = "address the workers reach this process at. Default: ${DEFAULT-VALUE}")
     String gatewayHost = "127.0.0.1";
@@ -82,6 +90,23 @@ final class GenerateCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         List<io.edgesplit.core.model.BlockRange> ranges = splitAfter.isEmpty() ? List.of(am.all())
                 : LocalPipeline.rangesSplitAfter(am.blockCount(), splitAfter);
+        if (planFile != null) {
+            if (!splitAfter.isEmpty() || !workers.isEmpty()) {
+                throw EdgeSplitException.invalidArgument("--plan takes the stages and workers from the plan; "
+                        + "leave out --split-after and --workers");
+            }
+            PlanFile plan = PlanFile.read(planFile, am.blockCount());
+            ranges = plan.ranges();
+            workers = new ArrayList<>();
+            for (String node : plan.nodes()) {
+                String address = workerAddresses.get(node);
+                if (address == null) {
+                    throw EdgeSplitException.invalidArgument("the plan puts blocks on node '" + node
+                            + "'; say where it listens with --worker " + node + "=HOST:PORT");
+                }
+                workers.add(address);
+            }
+        }
         if (!workers.isEmpty() && workers.size() != ranges.size()) {
             throw EdgeSplitException.invalidArgument("--workers names " + workers.size() + " workers for " + ranges.size()
                     + " stages (--split-after); give one worker per stage");

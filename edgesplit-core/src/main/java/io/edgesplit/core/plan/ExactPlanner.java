@@ -701,9 +701,19 @@ public final class ExactPlanner implements Planner {
                 }
                 Front[][] next = new Front[blocks + 1][n];
                 boolean any = false;
+                int[] ending = new int[n];
                 for (int i = 1; i < blocks; i++) {
+                    int count = 0; // nodes with partial plans ending before block i: most states are pruned
+                    for (int m = 0; m < n; m++) {
+                        if (current[i][m] != null) {
+                            ending[count++] = m;
+                        }
+                    }
+                    if (count == 0) {
+                        continue;
+                    }
                     for (int v = 0; v < n; v++) {
-                        Front in = bestInto(current, i, v, pareto, inst.maxStages - k);
+                        Front in = bestInto(current, i, v, pareto, inst.maxStages - k, ending, count);
                         if (in == null) {
                             continue;
                         }
@@ -734,13 +744,17 @@ public final class ExactPlanner implements Planner {
 
         /** Labels ending at i-1 on any node other than v that have not used v, plus the hop into v. */
         /** @param left stages the plan may still add, this one included */
-        private Front bestInto(Front[][] current, int i, int v, boolean pareto, int left) {
+        private Front bestInto(Front[][] current, int i, int v, boolean pareto, int left, int[] ending, int count) {
+            if (Double.isInfinite(inst.toEnd[left][i][v])) {
+                return null; // no way to finish from a stage on v at block i
+            }
             Front in = null;
             long vMask = maskOf(v);
             long vMask2 = mask2Of(v);
-            for (int m = 0; m < inst.n; m++) {
+            for (int e = 0; e < count; e++) {
+                int m = ending[e];
                 Front f = current[i][m];
-                if (m == v || f == null) {
+                if (m == v) {
                     continue;
                 }
                 double hopObj = inst.hopObjective(m, v, inst.bytesBefore[i]);

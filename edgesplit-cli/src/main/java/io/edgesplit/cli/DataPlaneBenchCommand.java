@@ -8,13 +8,11 @@ import io.edgesplit.onnx.graph.InputSynthesizer;
 import io.edgesplit.onnx.runtime.LocalPipeline;
 import io.edgesplit.onnx.runtime.OrtRuntime;
 import io.edgesplit.onnx.runtime.StepContext;
-import io.edgesplit.wire.v1.LoadRequest;
 import io.edgesplit.wire.v1.Tensor;
 import io.edgesplit.worker.Gateway;
 import io.edgesplit.worker.WorkerProcess;
 import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -78,9 +76,7 @@ final class DataPlaneBenchCommand implements Callable<Integer> {
                 WorkerProcess w = WorkerProcess.start("w" + i, "edge", workerThreads);
                 workers.add(w);
                 BlockRange r = split.get(i);
-                g.peers().workerBlocking(w.address()).withDeadlineAfter(300, TimeUnit.SECONDS).load(LoadRequest.newBuilder()
-                        .setModel(model).setFirstBlock(r.first()).setLastBlock(r.last()).setEpoch(1).build());
-                route.add(new Gateway.HopSpec("w" + i, w.address(), "edge", r.first(), r.last()));
+                route.add(g.load(w.address(), "edge", model, r.first(), r.last(), 1, null));
                 if (!json) {
                     err.println("worker w" + i + " (process " + w.process().pid() + ") loaded blocks " + r);
                     err.flush();
@@ -112,17 +108,16 @@ final class DataPlaneBenchCommand implements Callable<Integer> {
             }
             // the transport's own floor: an empty unary call to the first worker and back
             double[] rtt = new double[50];
-            var first = g.peers().workerBlocking(route.getFirst().address());
             for (int i = -10; i < rtt.length; i++) {
                 long t0 = System.nanoTime();
-                first.getTelemetry(io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance());
+                g.telemetry(route.getFirst().address());
                 if (i >= 0) {
                     rtt[i] = (System.nanoTime() - t0) / 1e6;
                 }
             }
             List<Map<String, Object>> perWorker = new ArrayList<>();
             for (Gateway.HopSpec h : route) {
-                var t = g.peers().workerBlocking(h.address()).getTelemetry(io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance());
+                var t = g.telemetry(h.address());
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("node", t.getNode());
                 m.put("steps", t.getSteps());

@@ -164,10 +164,7 @@ final class GenerateCommand implements Callable<Integer> {
                 List<io.edgesplit.worker.Gateway.HopSpec> route = new ArrayList<>();
                 for (int i = 0; i < ranges.size(); i++) {
                     var r = ranges.get(i);
-                    var reply = gateway.peers().workerBlocking(workers.get(i)).withDeadlineAfter(300, java.util.concurrent.TimeUnit.SECONDS)
-                            .load(io.edgesplit.wire.v1.LoadRequest.newBuilder().setModel(model).setFirstBlock(r.first())
-                                    .setLastBlock(r.last()).setEpoch(1).build());
-                    route.add(new io.edgesplit.worker.Gateway.HopSpec(reply.getNode(), workers.get(i), "any", r.first(), r.last()));
+                    route.add(gateway.load(workers.get(i), "any", model, r.first(), r.last(), 1, null));
                 }
                 return new Stages(new io.edgesplit.worker.RemoteStepRunner(gateway, model, 1, route,
                         io.edgesplit.onnx.verify.EquivalenceVerifier.logitsOutput(am)), gateway);

@@ -23,7 +23,6 @@ import io.edgesplit.onnx.graph.InputSynthesizer;
 import io.edgesplit.onnx.graph.StatePair;
 import io.edgesplit.onnx.profile.BlockProfiler;
 import io.edgesplit.onnx.runtime.OrtRuntime;
-import io.edgesplit.wire.v1.LoadRequest;
 import io.edgesplit.worker.Gateway;
 import io.edgesplit.worker.WorkerProcess;
 import java.io.PrintWriter;
@@ -265,9 +264,7 @@ final class PredictionBenchCommand implements Callable<Integer> {
         NodeId previous = file.source();
         for (Stage s : plan) {
             String address = addresses.get(s.node());
-            g.peers().workerBlocking(address).withDeadlineAfter(600, TimeUnit.SECONDS).load(LoadRequest.newBuilder()
-                    .setModel(model).setFirstBlock(s.firstBlock()).setLastBlock(s.lastBlock()).setEpoch(1).build());
-            route.add(new Gateway.HopSpec(s.node().value(), address, "any", s.firstBlock(), s.lastBlock(),
+            route.add(g.load(address, "any", model, s.firstBlock(), s.lastBlock(), 1,
                     emulateLinks ? link(file, previous, s.node()) : null));
             previous = s.node();
         }
@@ -283,8 +280,7 @@ final class PredictionBenchCommand implements Callable<Integer> {
             }
         } finally {
             for (Gateway.HopSpec h : route) { // one plan's blocks in memory at a time
-                g.peers().workerBlocking(h.address()).withDeadlineAfter(60, TimeUnit.SECONDS).unload(LoadRequest.newBuilder()
-                        .setModel(model).setFirstBlock(h.firstBlock()).setLastBlock(h.lastBlock()).build());
+                g.unload(h, model);
             }
         }
         return Median.of(ms);

@@ -211,6 +211,31 @@ public final class Gateway implements AutoCloseable {
         }
     }
 
+    /**
+     * Has the worker at {@code address} load blocks first..last of {@code model} for plan {@code epoch}
+     * and returns the hop to put in routes (named as the worker names itself). Loading cuts and
+     * opens the blocks, so it may take minutes for large models.
+     */
+    public HopSpec load(String address, String zone, String model, int first, int last, long epoch, LinkSpec linkIn) {
+        var reply = peers.workerBlocking(address).withDeadlineAfter(10, TimeUnit.MINUTES).load(
+                io.edgesplit.wire.v1.LoadRequest.newBuilder().setModel(model).setFirstBlock(first).setLastBlock(last)
+                        .setEpoch(epoch).build());
+        return new HopSpec(reply.getNode(), address, zone, first, last, linkIn);
+    }
+
+    /** Has the hop's worker drop the hop's blocks. */
+    public void unload(HopSpec hop, String model) {
+        peers.workerBlocking(hop.address()).withDeadlineAfter(1, TimeUnit.MINUTES).unload(
+                io.edgesplit.wire.v1.LoadRequest.newBuilder().setModel(model).setFirstBlock(hop.firstBlock())
+                        .setLastBlock(hop.lastBlock()).build());
+    }
+
+    /** The worker's telemetry, now. */
+    public io.edgesplit.wire.v1.Telemetry telemetry(String address) {
+        return peers.workerBlocking(address).withDeadlineAfter(30, TimeUnit.SECONDS)
+                .getTelemetry(io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance());
+    }
+
     /** Tells every hop's worker to drop a sequence's KV caches. */
     public void endSequence(List<HopSpec> hops, String sequenceId) {
         for (HopSpec h : hops) {

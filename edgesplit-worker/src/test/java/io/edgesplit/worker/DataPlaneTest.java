@@ -15,7 +15,6 @@ import io.edgesplit.onnx.runtime.LocalPipeline;
 import io.edgesplit.onnx.runtime.OrtRuntime;
 import io.edgesplit.onnx.runtime.StepContext;
 import io.edgesplit.onnx.verify.DecodeInputs;
-import io.edgesplit.wire.v1.LoadRequest;
 import io.edgesplit.wire.v1.Telemetry;
 import io.edgesplit.wire.v1.Tensor;
 import java.util.ArrayList;
@@ -50,9 +49,13 @@ class DataPlaneTest {
     }
 
     private static Gateway.HopSpec load(Gateway g, WorkerServer w, String zone, String model, int first, int last, long epoch) {
-        g.peers().workerBlocking(w.address()).withDeadlineAfter(120, TimeUnit.SECONDS).load(LoadRequest.newBuilder()
-                .setModel(model).setFirstBlock(first).setLastBlock(last).setEpoch(epoch).build());
-        return new Gateway.HopSpec(w.node().name(), w.address(), zone, first, last);
+        return g.load(w.address(), zone, model, first, last, epoch, null);
+    }
+
+    /** Seeded encoder inputs of {@code batch} x {@code tokens}; the caller closes them. */
+    private static Map<String, OnnxTensor> inputs(AnalyzedModel am, int batch, int tokens, long seed) {
+        return new InputSynthesizer(am.index(), seed).create(OrtRuntime.get().env(),
+                new DimValues(batch, tokens, 0, 64, 4, Map.of()), Set.of());
     }
 
     private static AnalyzedModel analyze(String ref) {
@@ -75,8 +78,7 @@ class DataPlaneTest {
                 load(g, worker("a", "edge"), "edge", "builtin:minilm", 0, 2, 1),
                 load(g, worker("b", "edge"), "edge", "builtin:minilm", 3, 4, 1),
                 load(g, worker("c", "edge"), "edge", "builtin:minilm", 5, 6, 1));
-        Map<String, OnnxTensor> inputs = new InputSynthesizer(am.index(), 7).create(env,
-                new DimValues(2, 32, 0, 64, 4, Map.of()), Set.of());
+        Map<String, OnnxTensor> inputs = inputs(am, 2, 32, 7);
         try (LocalPipeline whole = LocalPipeline.whole(am);
                 LocalPipeline.Result expected = whole.run(StepContext.stateless(2), inputs)) {
             Map<String, Tensor> got = g.submit("builtin:minilm", 1, route, "r1", null, 0, Gateway.Privacy.NONE, inputs, 0)
@@ -92,15 +94,13 @@ class DataPlaneTest {
             inputs.values().forEach(OnnxTensor::close);
         }
         // activations went worker to worker: the middle worker received from a and sent only to c
-        Telemetry b = g.peers().workerBlocking(route.get(1).address()).getTelemetry(
-                io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance());
+        Telemetry b = g.telemetry(route.get(1).address());
         assertThat(b.getSentList()).extracting(io.edgesplit.wire.v1.PeerBytes::getPeer).containsExactly("c");
         assertThat(b.getSteps()).isEqualTo(1);
         // and it measured that link from the transfer itself
-        org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> !g.peers().workerBlocking(
-                route.get(1).address()).getTelemetry(io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance()).getLinksList().isEmpty());
-        var link = g.peers().workerBlocking(route.get(1).address())
-                .getTelemetry(io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance()).getLinks(0);
+        org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> !g.telemetry(
+                route.get(1).address()).getLinksList().isEmpty());
+        var link = g.telemetry(route.get(1).address()).getLinks(0);
         assertThat(link.getPeer()).isEqualTo("c");
         assertThat(link.getTransfers()).isEqualTo(1);
         assertThat(link.getBytesPerSEwma()).isPositive();
@@ -155,8 +155,7 @@ class DataPlaneTest {
             whole.endSequence("s");
         }
         g.endSequence(route, "s");
-        org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> g.peers().workerBlocking(route.get(0).address())
-                .getTelemetry(io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance()).getSequences() == 0);
+        org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> g.telemetry(route.get(0).address()).getSequences() == 0);
     }
 
     @Test
@@ -211,8 +210,7 @@ class DataPlaneTest {
                 whole.endSequence("local" + s);
             }
         }
-        assertThat(g.peers().workerBlocking(route.get(1).address())
-                .getTelemetry(io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance()).getSequences()).isEqualTo(sequences);
+        assertThat(g.telemetry(route.get(1).address()).getSequences()).isEqualTo(sequences);
     }
 
     @Test
@@ -242,8 +240,7 @@ class DataPlaneTest {
         Gateway g = gateway();
         WorkerServer w = worker("solo", "edge");
         List<Gateway.HopSpec> route = List.of(load(g, w, "edge", "builtin:minilm", 0, 6, 1));
-        Map<String, OnnxTensor> good = new InputSynthesizer(am.index(), 3).create(env,
-                new DimValues(1, 8, 0, 64, 4, Map.of()), Set.of());
+        Map<String, OnnxTensor> good = inputs(am, 1, 8, 3);
         Map<String, OnnxTensor> bad = new java.util.HashMap<>(good);
         String ids = am.index().inputs().getFirst().getName();
         try (OnnxTensor floats = OnnxTensor.createTensor(env, new float[][] {{1, 2, 3, 4, 5, 6, 7, 8}})) {
@@ -269,8 +266,7 @@ class DataPlaneTest {
         Gateway g = gateway();
         WorkerServer w = worker("solo", "edge");
         List<Gateway.HopSpec> route = List.of(load(g, w, "edge", "builtin:minilm", 0, 6, 1));
-        Map<String, OnnxTensor> inputs = new InputSynthesizer(am.index(), 3).create(env,
-                new DimValues(1, 8, 0, 64, 4, Map.of()), Set.of());
+        Map<String, OnnxTensor> inputs = inputs(am, 1, 8, 3);
         try {
             long past = System.currentTimeMillis() - 1000;
             assertThatThrownBy(() -> g.submit("builtin:minilm", 1, route, "late", null, 0, Gateway.Privacy.NONE, inputs, past)
@@ -318,8 +314,7 @@ class DataPlaneTest {
         WorkerServer next = worker("next", "edge");
         List<Gateway.HopSpec> route = List.of(load(g, slow, "edge", "builtin:minilm", 0, 3, 1),
                 load(g, next, "edge", "builtin:minilm", 4, 6, 1));
-        Map<String, OnnxTensor> inputs = new InputSynthesizer(am.index(), 3).create(env,
-                new DimValues(1, 32, 0, 64, 4, Map.of()), Set.of());
+        Map<String, OnnxTensor> inputs = inputs(am, 1, 32, 3);
         try {
             var doomed = g.submit("builtin:minilm", 1, route, "doomed", null, 0, Gateway.Privacy.NONE, inputs, 0);
             g.cancel(route, "doomed");
@@ -353,8 +348,7 @@ class DataPlaneTest {
         List<Gateway.HopSpec> route = List.of(
                 load(g, worker("cam", "trusted"), "trusted", "builtin:minilm", 0, 3, 1),
                 load(g, untrusted, "public", "builtin:minilm", 4, 6, 1));
-        Map<String, OnnxTensor> inputs = new InputSynthesizer(am.index(), 3).create(env,
-                new DimValues(1, 8, 0, 64, 4, Map.of()), Set.of());
+        Map<String, OnnxTensor> inputs = inputs(am, 1, 8, 3);
         try {
             var privacy = new Gateway.Privacy("medical", List.of("trusted"));
             assertThatThrownBy(() -> g.submit("builtin:minilm", 1, route, "p1", null, 0, privacy, inputs, 0)
@@ -363,8 +357,7 @@ class DataPlaneTest {
         } finally {
             inputs.values().forEach(OnnxTensor::close);
         }
-        Telemetry cam = g.peers().workerBlocking(route.get(0).address()).getTelemetry(
-                io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance());
+        Telemetry cam = g.telemetry(route.get(0).address());
         assertThat(cam.getRejectedPrivacy()).isEqualTo(1);
         assertThat(cam.getSentList()).noneMatch(p -> p.getPeer().equals("cloud") && p.getBytesSent() > 0);
         assertThat(untrusted.node().telemetry().getBytesReceived()).isZero();
@@ -377,8 +370,7 @@ class DataPlaneTest {
         Gateway g = gateway();
         WorkerServer w = worker("solo", "edge");
         List<Gateway.HopSpec> route = List.of(load(g, w, "edge", "builtin:minilm", 0, 6, 5));
-        Map<String, OnnxTensor> inputs = new InputSynthesizer(am.index(), 3).create(env,
-                new DimValues(1, 8, 0, 64, 4, Map.of()), Set.of());
+        Map<String, OnnxTensor> inputs = inputs(am, 1, 8, 3);
         try {
             assertThatThrownBy(() -> g.submit("builtin:minilm", 4, route, "old", null, 0, Gateway.Privacy.NONE, inputs, 0)
                     .get(60, TimeUnit.SECONDS)).hasMessageContaining("older than epoch 5");

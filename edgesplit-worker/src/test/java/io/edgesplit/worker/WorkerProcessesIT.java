@@ -13,7 +13,6 @@ import io.edgesplit.onnx.load.OnnxModelLoader;
 import io.edgesplit.onnx.runtime.LocalPipeline;
 import io.edgesplit.onnx.runtime.OrtRuntime;
 import io.edgesplit.onnx.runtime.StepContext;
-import io.edgesplit.wire.v1.LoadRequest;
 import io.edgesplit.wire.v1.Tensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,9 +47,7 @@ class WorkerProcessesIT {
         try (Gateway g = Gateway.start("127.0.0.1", 0)) {
             for (int i = 0; i < ranges.length; i++) {
                 String address = startWorker("w" + i);
-                g.peers().workerBlocking(address).withDeadlineAfter(120, TimeUnit.SECONDS).load(LoadRequest.newBuilder()
-                        .setModel("builtin:minilm").setFirstBlock(ranges[i][0]).setLastBlock(ranges[i][1]).setEpoch(1).build());
-                route.add(new Gateway.HopSpec("w" + i, address, "edge", ranges[i][0], ranges[i][1]));
+                route.add(g.load(address, "edge", "builtin:minilm", ranges[i][0], ranges[i][1], 1, null));
             }
             Map<String, OnnxTensor> inputs = new InputSynthesizer(am.index(), 11).create(env,
                     new DimValues(1, 24, 0, 64, 4, Map.of()), Set.of());

@@ -20,7 +20,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * A chain of block sessions run one after another in this process. Tensors pass from one session
  * to the next as ORT values, never through the Java heap. Blocks with a KV cache keep it per
  * sequence: the cache of (sequence, block) is the ORT result of that block's last step, whose
- * {@code present} tensors feed the next step's {@code past} inputs.
+ * {@code present} tensors feed the next step's {@code past} inputs, or tensors imported from
+ * another worker when a sequence moves here ({@link #importKv}).
  *
  * <p>Threading: steps of different sequences may run concurrently; steps of one sequence must not.
  */
@@ -29,7 +30,7 @@ public final class Stage implements AutoCloseable {
     private final List<BlockSession> blocks;
     private final Set<String> exports;
     private final List<Map<String, StatePair>> pastByInput;
-    private final Map<String, OrtSession.Result[]> kv = new ConcurrentHashMap<>();
+    private final Map<String, Cache[]> kv = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     /**
@@ -70,21 +71,26 @@ public final class Stage implements AutoCloseable {
         Map<String, OnnxTensor> available = new HashMap<>(inputs);
         List<OrtSession.Result> owned = new ArrayList<>();
         List<OnnxTensor> temporaries = new ArrayList<>();
-        List<OrtSession.Result> retired = new ArrayList<>();
-        OrtSession.Result[] cache = ctx.sequenceId() == null ? null
-                : kv.computeIfAbsent(ctx.sequenceId(), k -> new OrtSession.Result[blocks.size()]);
+        List<Cache> retired = new ArrayList<>();
+        Cache[] cache = ctx.sequenceId() == null ? null
+                : kv.computeIfAbsent(ctx.sequenceId(), k -> new Cache[blocks.size()]);
         boolean ok = false;
         try {
             for (int b = 0; b < blocks.size(); b++) {
                 BlockSession block = blocks.get(b);
                 Map<String, StatePair> past = pastByInput.get(b);
-                OrtSession.Result previous = cache == null ? null : cache[b];
+                Cache previous = cache == null ? null : cache[b];
                 Map<String, OnnxTensor> feeds = new HashMap<>();
                 for (String in : block.model().inputs()) {
                     StatePair pair = past.get(in);
                     if (pair != null) {
                         if (previous != null) {
-                            feeds.put(in, (OnnxTensor) previous.get(pair.present()).orElseThrow());
+                            OnnxTensor held = previous.past.get(in);
+                            if (held == null) {
+                                throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "stage " + name + ": the KV cache of "
+                                        + "sequence " + ctx.sequenceId() + " lacks '" + pair.present() + "' (a move did not finish)");
+                            }
+                            feeds.put(in, held);
                         } else {
                             OnnxTensor empty = block.emptyPast(pair, ctx.batch());
                             temporaries.add(empty);
@@ -106,7 +112,7 @@ public final class Stage implements AutoCloseable {
                     }
                 }
                 if (cache != null && block.isStateful()) {
-                    cache[b] = result;
+                    cache[b] = Cache.of(result, past.values());
                     if (previous != null) {
                         retired.add(previous);
                     }
@@ -125,7 +131,7 @@ public final class Stage implements AutoCloseable {
             return new StageResult(out, owned);
         } finally {
             temporaries.forEach(OnnxTensor::close);
-            retired.forEach(OrtSession.Result::close);
+            retired.forEach(Cache::close);
             if (!ok) {
                 owned.forEach(OrtSession.Result::close);
             }
@@ -134,13 +140,103 @@ public final class Stage implements AutoCloseable {
 
     /** Drops a sequence's KV caches. Safe to call for unknown sequences. */
     public void endSequence(String sequenceId) {
-        OrtSession.Result[] cache = kv.remove(sequenceId);
+        Cache[] cache = kv.remove(sequenceId);
         if (cache != null) {
-            for (OrtSession.Result r : cache) {
-                if (r != null) {
-                    r.close();
+            for (Cache c : cache) {
+                if (c != null) {
+                    c.close();
                 }
             }
+        }
+    }
+
+    /** Positions cached for a sequence (0 if none). Call it from the thread that runs the sequence's steps. */
+    public long kvPositions(String sequenceId) {
+        Cache[] cache = kv.get(sequenceId);
+        if (cache != null) {
+            for (Cache c : cache) {
+                if (c != null && !c.past.isEmpty()) {
+                    return KvTensors.positions(c.past.values().iterator().next());
+                }
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * Hands a sequence's KV tensors, named by their {@code present} outputs, to {@code sink}:
+     * positions {@code from} to the end, only the names {@code wanted} accepts. With {@code from} 0
+     * the tensors are the cache itself, valid only during the call; otherwise slices. Call it from
+     * the thread that runs the sequence's steps.
+     */
+    public void exportKv(String sequenceId, long from, java.util.function.Predicate<String> wanted,
+            java.util.function.BiConsumer<String, OnnxTensor> sink) {
+        Cache[] cache = kv.get(sequenceId);
+        if (cache == null) {
+            return;
+        }
+        for (int b = 0; b < cache.length; b++) {
+            if (cache[b] == null) {
+                continue;
+            }
+            for (StatePair pair : pastByInput.get(b).values()) {
+                OnnxTensor t = cache[b].past.get(pair.past());
+                if (t == null || !wanted.test(pair.present())) {
+                    continue;
+                }
+                if (from == 0) {
+                    sink.accept(pair.present(), t);
+                } else {
+                    try (OnnxTensor delta = KvTensors.from(t, from)) {
+                        sink.accept(pair.present(), delta);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Takes KV tensors of a sequence moved here from another worker, named by their {@code present}
+     * outputs (names this stage has no pair for are refused). With {@code from} 0 they become the
+     * cache; otherwise they are the positions from {@code from} on, appended to what is held, which
+     * must have exactly {@code from} positions. Takes ownership of the tensors. Call it from the
+     * thread that runs the sequence's steps.
+     */
+    public void importKv(String sequenceId, Map<String, OnnxTensor> byPresent, long from) {
+        Map<String, OnnxTensor> left = new HashMap<>(byPresent);
+        try {
+            Cache[] cache = kv.computeIfAbsent(sequenceId, k -> new Cache[blocks.size()]);
+            for (int b = 0; b < blocks.size(); b++) {
+                for (StatePair pair : pastByInput.get(b).values()) {
+                    OnnxTensor t = left.remove(pair.present());
+                    if (t == null) {
+                        continue;
+                    }
+                    if (cache[b] == null) {
+                        cache[b] = new Cache();
+                    }
+                    OnnxTensor held = cache[b].past.get(pair.past());
+                    if (from == 0) {
+                        cache[b].put(pair.past(), t);
+                        continue;
+                    }
+                    long have = held == null ? 0 : KvTensors.positions(held);
+                    if (held == null || have != from) {
+                        t.close();
+                        throw new EdgeSplitException(ErrorCode.INVALID_ARGUMENT, "stage " + name + ": KV delta of '"
+                                + pair.present() + "' starts at position " + from + " but " + have + " are held");
+                    }
+                    OnnxTensor joined = KvTensors.concat(held, t);
+                    t.close();
+                    cache[b].put(pair.past(), joined);
+                }
+            }
+            if (!left.isEmpty()) {
+                throw new EdgeSplitException(ErrorCode.INVALID_ARGUMENT, "stage " + name + " has no KV cache named "
+                        + new java.util.TreeSet<>(left.keySet()));
+            }
+        } finally {
+            left.values().forEach(OnnxTensor::close);
         }
     }
 
@@ -149,18 +245,14 @@ public final class Stage implements AutoCloseable {
      * last step. Call it from the thread that runs the sequence's steps.
      */
     public long kvBytes(String sequenceId) {
-        OrtSession.Result[] cache = kv.get(sequenceId);
+        Cache[] cache = kv.get(sequenceId);
         if (cache == null) {
             return 0;
         }
         long total = 0;
-        for (int b = 0; b < cache.length; b++) {
-            if (cache[b] == null) {
-                continue;
-            }
-            for (StatePair pair : pastByInput.get(b).values()) {
-                var value = cache[b].get(pair.present());
-                if (value.isPresent() && value.get() instanceof OnnxTensor t) {
+        for (Cache c : cache) {
+            if (c != null) {
+                for (OnnxTensor t : c.past.values()) {
                     total += Tensors.elementCount(t.getInfo().getShape()) * t.getInfo().type.size;
                 }
             }
@@ -171,6 +263,46 @@ public final class Stage implements AutoCloseable {
     /** Sequences with KV state held here. */
     public Set<String> sequences() {
         return Set.copyOf(kv.keySet());
+    }
+
+    /**
+     * One block's KV cache for a sequence: the tensors its next step takes as {@code past} inputs,
+     * by input name, and what owns them (the ORT result of the last step, or tensors imported here).
+     */
+    private static final class Cache implements AutoCloseable {
+        final Map<String, OnnxTensor> past = new HashMap<>();
+        private final List<AutoCloseable> owners = new ArrayList<>();
+
+        static Cache of(OrtSession.Result result, java.util.Collection<StatePair> pairs) {
+            Cache c = new Cache();
+            c.owners.add(result);
+            for (StatePair pair : pairs) {
+                result.get(pair.present()).ifPresent(v -> c.past.put(pair.past(), (OnnxTensor) v));
+            }
+            return c;
+        }
+
+        /** Holds an imported tensor; one it replaces is closed if it was imported too. */
+        void put(String pastInput, OnnxTensor t) {
+            OnnxTensor old = past.put(pastInput, t);
+            if (old != null && owners.remove(old)) {
+                old.close();
+            }
+            owners.add(t);
+        }
+
+        @Override
+        public void close() {
+            for (AutoCloseable o : owners) {
+                try {
+                    o.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException("closing a KV cache: " + e.getMessage(), e);
+                }
+            }
+            owners.clear();
+            past.clear();
+        }
     }
 
     @Override

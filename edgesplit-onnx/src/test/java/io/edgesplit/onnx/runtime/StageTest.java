@@ -87,6 +87,73 @@ class StageTest {
     }
 
     @Test
+    void kvCachesMovedAsWholeThenDeltaToADifferentSplitContinueBitIdentically() {
+        AnalyzedModel am = Models.syntheticGpt();
+        DecodeInputs decode = new DecodeInputs(am.index(), am.state());
+        try (LocalPipeline whole = LocalPipeline.whole(am);
+                LocalPipeline from = LocalPipeline.split(am, List.of(new BlockRange(0, 1), new BlockRange(2, 5)),
+                        SessionLayout.PER_STAGE);
+                LocalPipeline to = LocalPipeline.split(am, List.of(new BlockRange(0, 3), new BlockRange(4, 5)),
+                        SessionLayout.PER_STAGE)) {
+            long[] tokens = {5, 9, 13, 2, 7, 7, 1, 30, 4, 8};
+            float[] expected = null;
+            for (int s = 0; s < tokens.length; s++) {
+                expected = step(whole, decode, "w", tokens[s], s);
+            }
+            for (int s = 0; s < 6; s++) {
+                step(from, decode, "q", tokens[s], s);
+            }
+            long copied = from.stages().getFirst().kvPositions("q");
+            assertThat(copied).isEqualTo(6);
+            move(from, to, "q", 0); // pre-copy while the sequence goes on
+            for (int s = 6; s < 8; s++) {
+                step(from, decode, "q", tokens[s], s);
+            }
+            move(from, to, "q", copied); // the final delta at a token boundary
+            from.endSequence("q");
+            assertThat(to.stages()).allMatch(st -> st.kvPositions("q") == 8);
+            float[] moved = null;
+            for (int s = 8; s < tokens.length; s++) {
+                moved = step(to, decode, "q", tokens[s], s);
+            }
+            assertThat(moved).containsExactly(expected);
+            assertThatThrownBy(() -> move(from, to, "absent", 3)).isInstanceOf(EdgeSplitException.class);
+        }
+    }
+
+    /** Copies every KV tensor of the sequence from the source stages into the target stage that has its pair. */
+    private static void move(LocalPipeline from, LocalPipeline to, String seq, long fromPosition) {
+        Map<String, OnnxTensor> exported = new HashMap<>();
+        for (Stage s : from.stages()) {
+            s.exportKv(seq, fromPosition, name -> true, (name, t) -> exported.put(name, copy(t)));
+        }
+        if (exported.isEmpty()) {
+            throw new EdgeSplitException(ErrorCode.INVALID_ARGUMENT, "no KV cache for " + seq);
+        }
+        for (Stage s : to.stages()) {
+            Set<String> mine = s.blocks().stream().flatMap(b -> b.model().state().stream()).map(StatePair::present)
+                    .collect(Collectors.toSet());
+            Map<String, OnnxTensor> part = new HashMap<>();
+            exported.entrySet().removeIf(e -> mine.contains(e.getKey()) && part.put(e.getKey(), e.getValue()) == null);
+            s.importKv(seq, part, fromPosition);
+        }
+        assertThat(exported).isEmpty();
+    }
+
+    private static OnnxTensor copy(OnnxTensor t) {
+        return KvTensors.from(t, 0);
+    }
+
+    private static float[] step(LocalPipeline p, DecodeInputs decode, String seq, long token, long past) {
+        Map<String, OnnxTensor> in = decode.step(OrtRuntime.get().env(), new long[] {token}, past);
+        try (LocalPipeline.Result r = p.run(StepContext.sequence(seq, 1), in)) {
+            return r.get("logits").getFloatBuffer().array();
+        } finally {
+            in.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    @Test
     void missingInputIsACategorizedError() {
         AnalyzedModel am = Models.syntheticGpt();
         try (LocalPipeline p = LocalPipeline.split(am, List.of(am.all()), SessionLayout.PER_BLOCK)) {

@@ -230,6 +230,47 @@ public final class Gateway implements AutoCloseable {
                         .setLastBlock(hop.lastBlock()).build());
     }
 
+    /** From now on the worker refuses steps of {@code model} older than {@code epoch}. */
+    public void fence(String address, String model, long epoch) {
+        peers.workerBlocking(address).withDeadlineAfter(10, TimeUnit.SECONDS).fence(
+                io.edgesplit.wire.v1.FenceRequest.newBuilder().setModel(model).setEpoch(epoch).build());
+    }
+
+    /**
+     * Has the worker of {@code from} send the KV caches of blocks first..last of these sequences
+     * straight to {@code to}'s worker, into {@code to}'s range; completes when {@code to} holds them.
+     */
+    public CompletableFuture<io.edgesplit.wire.v1.MoveKvReply> moveKv(String model, HopSpec from, HopSpec to, int first,
+            int last, List<io.edgesplit.wire.v1.KvSequence> sequences) {
+        Hop.Builder target = Hop.newBuilder().setNode(to.node()).setAddress(to.address()).setZone(to.zone())
+                .setFirstBlock(to.firstBlock()).setLastBlock(to.lastBlock());
+        if (to.linkIn() != null) {
+            target.setLinkIn(to.linkIn().wire());
+        }
+        CompletableFuture<io.edgesplit.wire.v1.MoveKvReply> done = new CompletableFuture<>();
+        peers.worker(from.address()).withDeadlineAfter(5, TimeUnit.MINUTES).moveKv(io.edgesplit.wire.v1.MoveKvRequest.newBuilder()
+                .setModel(model).setFirstBlock(first).setLastBlock(last).setRangeFirst(from.firstBlock())
+                .setRangeLast(from.lastBlock()).setTarget(target).addAllSequences(sequences).build(),
+                new StreamObserver<>() {
+                    @Override
+                    public void onNext(io.edgesplit.wire.v1.MoveKvReply value) {
+                        done.complete(value);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        Status s = Status.fromThrowable(t);
+                        done.completeExceptionally(new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "moving KV caches of blocks "
+                                + first + "-" + last + " from " + from.node() + " to " + to.node() + " failed: " + s.getCode()
+                                + " " + s.getDescription()));
+                    }
+
+                    @Override
+                    public void onCompleted() {}
+                });
+        return done;
+    }
+
     /** The worker's telemetry, now. */
     public io.edgesplit.wire.v1.Telemetry telemetry(String address) {
         return peers.workerBlocking(address).withDeadlineAfter(30, TimeUnit.SECONDS)

@@ -23,8 +23,12 @@ final class LoadedStage implements AutoCloseable {
     final Stage stage;
     final Set<String> handsOn;
     final long weightBytes;
+    /** The block of each KV cache this range holds, by its present output. */
+    final java.util.Map<String, Integer> stateBlock;
 
-    private LoadedStage(String model, BlockRange range, Stage stage, Set<String> handsOn, long weightBytes) {
+    private LoadedStage(String model, BlockRange range, Stage stage, Set<String> handsOn, long weightBytes,
+            java.util.Map<String, Integer> stateBlock) {
+        this.stateBlock = stateBlock;
         this.model = model;
         this.range = range;
         this.stage = stage;
@@ -64,7 +68,17 @@ final class LoadedStage implements AutoCloseable {
             weights += am.profile().blocks().get(b).weightBytes();
         }
         Stage stage = new Stage(am.name() + "[" + range + "]", List.of(session), exports);
-        return new LoadedStage(model, range, stage, handsOn, weights);
+        java.util.Map<String, Integer> stateBlock = new java.util.HashMap<>();
+        for (var pair : am.state()) {
+            int node = am.index().producerOf(pair.present());
+            for (int b = range.first(); b <= range.last(); b++) {
+                var blk = am.blocks().get(b);
+                if (node >= blk.startNode() && node < blk.endNode()) {
+                    stateBlock.put(pair.present(), b);
+                }
+            }
+        }
+        return new LoadedStage(model, range, stage, handsOn, weights, java.util.Map.copyOf(stateBlock));
     }
 
     static String key(String model, int first, int last) {

@@ -26,6 +26,14 @@ final class Senders {
         out.onCompleted();
     }
 
+    static void kv(WorkerGrpc.WorkerStub stub, io.edgesplit.wire.v1.KvState state, StreamObserver<StepAck> ack) {
+        StreamObserver<io.edgesplit.wire.v1.KvPart> out = stub.importKv(ack);
+        out.onNext(io.edgesplit.wire.v1.KvPart.newBuilder().setState(state.toBuilder().clearTensors()
+                .addAllTensors(Chunks.headers(state.getTensorsList()))).build());
+        Chunks.chunks(state.getTensorsList(), c -> out.onNext(io.edgesplit.wire.v1.KvPart.newBuilder().setChunk(c).build()));
+        out.onCompleted();
+    }
+
     static void deliver(GatewayGrpc.GatewayStub stub, StepResult result, StreamObserver<StepAck> ack) {
         if (!Chunks.large(result.getTensorsList())) {
             stub.deliver(result, ack);

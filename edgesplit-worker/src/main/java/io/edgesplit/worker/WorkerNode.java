@@ -25,6 +25,7 @@ import io.edgesplit.wire.v1.WorkerGrpc;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
@@ -76,6 +77,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                 }
             });
     private final LongAdder dropped = new LongAdder();
+    private final LongAdder kvMoved = new LongAdder();
 
     /** A link's rate from real transfers, smoothed. */
     private static final class LinkRate {
@@ -140,7 +142,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
             String key = LoadedStage.key(req.getModel(), req.getFirstBlock(), req.getLastBlock());
             LoadedStage s = stages.computeIfAbsent(key, k -> LoadedStage.load(req.getModel(), am,
                     new BlockRange(req.getFirstBlock(), req.getLastBlock())));
-            epochs.computeIfAbsent(req.getModel(), m -> new AtomicLong()).accumulateAndGet(req.getEpoch(), Math::max);
+            epochs.computeIfAbsent(req.getModel(), m -> new AtomicLong()); // loading ahead of a switch fences nothing off
             reply.onNext(LoadReply.newBuilder().setNode(name).setFirstBlock(s.range.first()).setLastBlock(s.range.last())
                     .setWeightBytes(s.weightBytes).setLoadMs((System.nanoTime() - t0) / 1e6).build());
             reply.onCompleted();
@@ -197,6 +199,159 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
         }
         reply.onNext(StepAck.getDefaultInstance());
         reply.onCompleted();
+    }
+
+    @Override
+    public void fence(io.edgesplit.wire.v1.FenceRequest req, StreamObserver<StepAck> reply) {
+        epochs.computeIfAbsent(req.getModel(), m -> new AtomicLong()).accumulateAndGet(req.getEpoch(), Math::max);
+        reply.onNext(StepAck.getDefaultInstance());
+        reply.onCompleted();
+    }
+
+    /**
+     * Sends sequences' KV caches of some blocks straight to the worker that takes them over. The
+     * caches are read on the stage thread between steps (so a sequence that goes on decoding is
+     * read at a token boundary); the bytes go out from there without waiting for it.
+     */
+    @Override
+    public void moveKv(io.edgesplit.wire.v1.MoveKvRequest req, StreamObserver<io.edgesplit.wire.v1.MoveKvReply> reply) {
+        LoadedStage source = stages.get(LoadedStage.key(req.getModel(), req.getRangeFirst(), req.getRangeLast()));
+        if (source == null || req.getFirstBlock() < req.getRangeFirst() || req.getLastBlock() > req.getRangeLast()) {
+            reply.onError(Status.FAILED_PRECONDITION.withDescription("worker " + name + " has no range "
+                    + req.getRangeFirst() + "-" + req.getRangeLast() + " of " + req.getModel() + " holding blocks "
+                    + req.getFirstBlock() + "-" + req.getLastBlock()).asRuntimeException());
+            return;
+        }
+        Hop to = req.getTarget();
+        for (io.edgesplit.wire.v1.KvSequence seq : req.getSequencesList()) {
+            if (!seq.getAllowedZonesList().isEmpty() && !seq.getAllowedZonesList().contains(to.getZone())) {
+                rejectedPrivacy.increment();
+                reply.onError(Status.FAILED_PRECONDITION.withDescription("worker " + name + " will not send the KV cache of "
+                        + "privacy class '" + seq.getPrivacyClass() + "' to node " + to.getNode() + " in zone '" + to.getZone()
+                        + "'").asRuntimeException());
+                return;
+            }
+        }
+        LoadedStage from = source;
+        try {
+            executor.execute(() -> sendKv(from, req, reply));
+        } catch (RejectedExecutionException e) {
+            reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("worker " + name + ": queue is full").asRuntimeException());
+        }
+    }
+
+    private void sendKv(LoadedStage from, io.edgesplit.wire.v1.MoveKvRequest req,
+            StreamObserver<io.edgesplit.wire.v1.MoveKvReply> reply) {
+        long t0 = System.nanoTime();
+        Hop to = req.getTarget();
+        var answer = io.edgesplit.wire.v1.MoveKvReply.newBuilder();
+        List<io.edgesplit.wire.v1.KvState> states = new java.util.ArrayList<>();
+        try {
+            for (io.edgesplit.wire.v1.KvSequence seq : req.getSequencesList()) {
+                var state = io.edgesplit.wire.v1.KvState.newBuilder().setModel(req.getModel())
+                        .setSequenceId(seq.getSequenceId()).setFirstBlock(to.getFirstBlock()).setLastBlock(to.getLastBlock())
+                        .setFromPosition(seq.getFromPosition()).setPrivacyClass(seq.getPrivacyClass())
+                        .addAllAllowedZones(seq.getAllowedZonesList());
+                from.stage.exportKv(seq.getSequenceId(), seq.getFromPosition(), present -> {
+                    Integer block = from.stateBlock.get(present);
+                    return block != null && block >= req.getFirstBlock() && block <= req.getLastBlock();
+                }, (present, t) -> state.addTensors(TensorCodec.encode(present, t)));
+                var built = state.build();
+                states.add(built);
+                answer.addMoved(io.edgesplit.wire.v1.MovedKv.newBuilder().setSequenceId(seq.getSequenceId())
+                        .setPositions(from.stage.kvPositions(seq.getSequenceId())).setBytes(built.getSerializedSize()));
+            }
+        } catch (RuntimeException e) {
+            reply.onError(Statuses.of(e).asRuntimeException());
+            return;
+        }
+        if (states.isEmpty()) {
+            reply.onNext(answer.setMs((System.nanoTime() - t0) / 1e6).build());
+            reply.onCompleted();
+            return;
+        }
+        java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(states.size());
+        java.util.concurrent.atomic.AtomicBoolean failed = new java.util.concurrent.atomic.AtomicBoolean();
+        for (io.edgesplit.wire.v1.KvState st : states) {
+            long size = st.getSerializedSize();
+            count(to.getNode(), st.getPrivacyClass(), size);
+            kvMoved.add(size);
+            peers.links().send(to.getAddress(), to.getLinkIn(), size, () -> Senders.kv(peers.worker(to.getAddress()), st,
+                    new StreamObserver<>() {
+                        @Override
+                        public void onNext(StepAck value) {}
+
+                        @Override
+                        public void onError(Throwable t) {
+                            if (failed.compareAndSet(false, true)) {
+                                Status s = Status.fromThrowable(t);
+                                reply.onError(s.withDescription("node " + to.getNode() + " did not take the KV cache of "
+                                        + st.getSequenceId() + ": " + s.getDescription()).asRuntimeException());
+                            }
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                            if (left.decrementAndGet() == 0 && !failed.get()) {
+                                reply.onNext(answer.setMs((System.nanoTime() - t0) / 1e6).build());
+                                reply.onCompleted();
+                            }
+                        }
+                    }));
+        }
+    }
+
+    @Override
+    public StreamObserver<io.edgesplit.wire.v1.KvPart> importKv(StreamObserver<StepAck> reply) {
+        return Senders.receiver(p -> p.hasState() ? p.getState() : null, io.edgesplit.wire.v1.KvPart::getChunk,
+                io.edgesplit.wire.v1.KvState::getTensorsList,
+                (m, tensors) -> m.toBuilder().clearTensors().addAllTensors(tensors).build(), whole -> takeKv(whole, reply), reply);
+    }
+
+    private void takeKv(io.edgesplit.wire.v1.KvState st, StreamObserver<StepAck> reply) {
+        received.add(st.getSerializedSize());
+        if (!st.getAllowedZonesList().isEmpty() && !st.getAllowedZonesList().contains(zone)) {
+            rejectedPrivacy.increment();
+            reply.onError(Status.FAILED_PRECONDITION.withDescription("worker " + name + " is in zone '" + zone
+                    + "', which privacy class '" + st.getPrivacyClass() + "' does not allow").asRuntimeException());
+            return;
+        }
+        LoadedStage s = stages.get(LoadedStage.key(st.getModel(), st.getFirstBlock(), st.getLastBlock()));
+        if (s == null) {
+            reply.onError(Status.FAILED_PRECONDITION.withDescription("worker " + name + " has not loaded blocks "
+                    + st.getFirstBlock() + "-" + st.getLastBlock() + " of " + st.getModel()).asRuntimeException());
+            return;
+        }
+        try {
+            executor.execute(() -> {
+                Map<String, OnnxTensor> tensors = new HashMap<>();
+                try {
+                    for (Tensor t : st.getTensorsList()) {
+                        tensors.put(t.getName(), TensorCodec.decode(OrtRuntime.get().env(), t));
+                    }
+                    Map<String, OnnxTensor> owned = tensors;
+                    tensors = Map.of();
+                    s.stage.importKv(st.getSequenceId(), owned, st.getFromPosition());
+                    sequences.put(st.getSequenceId(), System.nanoTime());
+                    kvBytes.put(st.getSequenceId(), stagesKvBytes(st.getSequenceId()));
+                    reply.onNext(StepAck.getDefaultInstance());
+                    reply.onCompleted();
+                } catch (RuntimeException e) {
+                    tensors.values().forEach(OnnxTensor::close);
+                    reply.onError(Statuses.of(e).asRuntimeException());
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("worker " + name + ": queue is full").asRuntimeException());
+        }
+    }
+
+    private long stagesKvBytes(String sequenceId) {
+        long total = 0;
+        for (LoadedStage s : stages.values()) {
+            total += s.stage.kvBytes(sequenceId);
+        }
+        return total;
     }
 
     @Override
@@ -277,7 +432,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                     }
                     computeNanos.add(System.nanoTime() - t0);
                     if (!req.getSequenceId().isEmpty()) {
-                        kvBytes.put(req.getSequenceId(), s.stage.kvBytes(req.getSequenceId()));
+                        kvBytes.put(req.getSequenceId(), stagesKvBytes(req.getSequenceId()));
                     }
                     for (Map.Entry<String, OnnxTensor> e : r.outputs().entrySet()) {
                         out.add(TensorCodec.encode(e.getKey(), e.getValue()));
@@ -465,6 +620,12 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                 .setBlockMsTotal(computeNanos.sum() / 1e6).setBytesReceived(received.sum())
                 .setKvBytes(kvInUse()).setRejectedKvBudget(rejectedKv.sum());
         new java.util.TreeMap<>(linkRates).forEach((peer, rate) -> t.addLinks(rate.wire(peer)));
+        t.setKvBytesMoved(kvMoved.sum());
+        for (LoadedStage s : stages.values()) {
+            t.addLoaded(io.edgesplit.wire.v1.LoadedRange.newBuilder().setModel(s.model).setFirstBlock(s.range.first())
+                    .setLastBlock(s.range.last()));
+        }
+        epochs.forEach((model, epoch) -> t.putEpochs(model, epoch.get()));
         new java.util.TreeMap<>(sentBytes).forEach((k, v) -> {
             String[] parts = k.split("\u0000", -1);
             t.addSent(PeerBytes.newBuilder().setPeer(parts[0]).setPrivacyClass(parts[1]).setBytesSent(v.sum()));

@@ -1,0 +1,228 @@
+package io.edgesplit.orchestrator;
+
+import io.edgesplit.core.error.EdgeSplitException;
+import io.edgesplit.core.error.ErrorCode;
+import io.edgesplit.wire.v1.KvSequence;
+import io.edgesplit.wire.v1.MoveKvReply;
+import io.edgesplit.wire.v1.MovedKv;
+import io.edgesplit.worker.Gateway;
+import io.edgesplit.worker.Gateway.HopSpec;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Switches running sequences from one route to another: moving a range to another node and moving
+ * a cut point are the same operation. The steps: load the new ranges (the old route keeps
+ * serving), copy the KV caches of every block whose holder changes straight from the old holder
+ * to the new one while decoding goes on (pre-copy), hold the sequences at a token boundary, copy
+ * what they added since (the delta), fence the old epoch off on every worker involved, let the
+ * sequences go on along the new route, and unload the ranges nobody uses any more. If any copy
+ * fails, the sequences are replayed from their token logs on the new route instead: nothing is
+ * lost.
+ */
+public final class Migrator {
+
+    /** How caches get to the new route. */
+    public enum Method {
+        /** Copy while decoding goes on, then only the delta at the switch. */
+        PRECOPY,
+        /** Hold the sequences, then copy the whole caches. */
+        STOP_AND_COPY,
+        /** Hold the sequences and rebuild the caches by running the token logs again (as Petals does). */
+        REPLAY;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
+
+    /**
+     * What a switch did and cost.
+     *
+     * @param stallMs the longest a sequence was held at the token boundary
+     * @param fallback why the switch fell back to replay, or null
+     */
+    public record Report(long fromEpoch, long toEpoch, Method method, int sequences, int loaded, int unloaded,
+            int transfers, long kvBytes, double loadMs, double precopyMs, double holdMs, double finalCopyMs,
+            double stallMs, double totalMs, String fallback) {}
+
+    /** A range of blocks whose caches go from an old hop to a new one. */
+    record Transfer(HopSpec from, HopSpec to, int first, int last) {}
+
+    private final Gateway gateway;
+
+    public Migrator(Gateway gateway) {
+        this.gateway = Objects.requireNonNull(gateway, "gateway == null");
+    }
+
+    static boolean same(HopSpec a, HopSpec b) {
+        return a.address().equals(b.address()) && a.firstBlock() == b.firstBlock() && a.lastBlock() == b.lastBlock();
+    }
+
+    /** For every new hop, the old hops whose blocks it takes over, where the holder changes. */
+    static List<Transfer> transfers(List<HopSpec> from, List<HopSpec> to) {
+        List<Transfer> out = new ArrayList<>();
+        for (HopSpec n : to) {
+            if (from.stream().anyMatch(o -> same(o, n))) {
+                continue;
+            }
+            for (HopSpec o : from) {
+                int first = Math.max(o.firstBlock(), n.firstBlock());
+                int last = Math.min(o.lastBlock(), n.lastBlock());
+                if (first <= last) {
+                    out.add(new Transfer(o, n, first, last));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Moves the sequences of {@code decoding} to {@code next}, whose epoch must be newer. Blocks
+     * until they run along it.
+     */
+    public Report switchTo(Decoding decoding, Decoding.Route next, Method method) {
+        long t0 = System.nanoTime();
+        Decoding.Route current = decoding.route();
+        if (next.epoch() <= current.epoch()) {
+            throw EdgeSplitException.invalidArgument("the new route's epoch " + next.epoch() + " is not newer than "
+                    + current.epoch());
+        }
+        String model = decoding.model();
+        List<HopSpec> toLoad = next.hops().stream().filter(n -> current.hops().stream().noneMatch(o -> same(o, n))).toList();
+        List<CompletableFuture<HopSpec>> loads = new ArrayList<>();
+        for (HopSpec h : toLoad) {
+            loads.add(CompletableFuture.supplyAsync(() -> gateway.load(h.address(), h.zone(), model, h.firstBlock(),
+                    h.lastBlock(), next.epoch(), h.linkIn()), runnable -> Thread.ofVirtual().start(runnable)));
+        }
+        await(loads, "loading the new ranges");
+        double loadMs = ms(t0);
+
+        List<Transfer> transfers = method == Method.REPLAY ? List.of() : transfers(current.hops(), next.hops());
+        long bytes = 0;
+        String fallback = null;
+        Map<Transfer, Map<String, Long>> copied = new HashMap<>();
+        long t1 = System.nanoTime();
+        if (method == Method.PRECOPY) {
+            Map<String, Gateway.Privacy> running = decoding.sequences();
+            try {
+                for (var e : move(model, transfers, running, Map.of()).entrySet()) {
+                    copied.put(e.getKey(), positions(e.getValue()));
+                    bytes += bytes(e.getValue());
+                }
+            } catch (RuntimeException e) {
+                fallback = "pre-copy failed: " + e.getMessage();
+            }
+        }
+        double precopyMs = ms(t1);
+        long t2 = System.nanoTime();
+        await(List.of(decoding.pause()), "holding the sequences at a token boundary");
+        double holdMs = ms(t2);
+        long t3 = System.nanoTime();
+        if (fallback == null && method != Method.REPLAY) {
+            Map<String, Gateway.Privacy> running = decoding.sequences();
+            running.keySet().removeAll(decoding.failedSequences());
+            try {
+                for (MoveKvReply r : move(model, transfers, running, copied).values()) {
+                    bytes += bytes(r);
+                }
+            } catch (RuntimeException e) {
+                fallback = "copying the caches failed: " + e.getMessage();
+            }
+        }
+        double finalCopyMs = ms(t3);
+        Set<String> involved = new LinkedHashSet<>();
+        current.hops().forEach(h -> involved.add(h.address()));
+        next.hops().forEach(h -> involved.add(h.address()));
+        for (String address : involved) {
+            try {
+                gateway.fence(address, model, next.epoch());
+            } catch (RuntimeException e) {
+                // a worker that cannot be reached serves no epoch at all
+            }
+        }
+        int sequences = decoding.sequences().size();
+        decoding.resume(next, method == Method.REPLAY || fallback != null);
+        double stallMs = decoding.maxStallMs();
+        int unloaded = 0;
+        for (HopSpec o : current.hops()) {
+            if (next.hops().stream().noneMatch(n -> same(o, n))) {
+                try {
+                    gateway.unload(o, model);
+                    unloaded++;
+                } catch (RuntimeException e) {
+                    // gone already
+                }
+            }
+        }
+        return new Report(current.epoch(), next.epoch(), method, sequences, toLoad.size(), unloaded, transfers.size(), bytes,
+                loadMs, precopyMs, holdMs, finalCopyMs, stallMs, ms(t0), fallback);
+    }
+
+    /**
+     * Runs every transfer for the sequences: from the position each was copied to before (a delta),
+     * or whole. All transfers go at once; each worker reads its caches between steps.
+     */
+    private Map<Transfer, MoveKvReply> move(String model, List<Transfer> transfers, Map<String, Gateway.Privacy> sequences,
+            Map<Transfer, Map<String, Long>> before) {
+        Map<Transfer, CompletableFuture<MoveKvReply>> futures = new HashMap<>();
+        for (Transfer t : transfers) {
+            Map<String, Long> done = before.getOrDefault(t, Map.of());
+            List<KvSequence> seqs = new ArrayList<>();
+            sequences.forEach((id, p) -> seqs.add(KvSequence.newBuilder().setSequenceId(id)
+                    .setFromPosition(done.getOrDefault(id, 0L)).setPrivacyClass(p.className())
+                    .addAllAllowedZones(p.allowedZones()).build()));
+            if (!seqs.isEmpty()) {
+                futures.put(t, gateway.moveKv(model, t.from(), t.to(), t.first(), t.last(), seqs));
+            }
+        }
+        await(new ArrayList<>(futures.values()), "moving KV caches");
+        Map<Transfer, MoveKvReply> out = new HashMap<>();
+        futures.forEach((t, f) -> out.put(t, f.join()));
+        return out;
+    }
+
+    private static Map<String, Long> positions(MoveKvReply r) {
+        Map<String, Long> out = new HashMap<>();
+        for (MovedKv m : r.getMovedList()) {
+            out.put(m.getSequenceId(), m.getPositions());
+        }
+        return out;
+    }
+
+    private static long bytes(MoveKvReply r) {
+        long total = 0;
+        for (MovedKv m : r.getMovedList()) {
+            total += m.getBytes();
+        }
+        return total;
+    }
+
+    private static <T> void await(List<CompletableFuture<T>> futures, String what) {
+        try {
+            CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).get(10, TimeUnit.MINUTES);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            throw c instanceof EdgeSplitException es ? es
+                    : new EdgeSplitException(ErrorCode.RUNTIME_FAILED, what + " failed: " + c.getMessage(), c);
+        } catch (TimeoutException e) {
+            throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, what + " took longer than 10 minutes", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new EdgeSplitException(ErrorCode.INTERNAL, "interrupted while " + what, e);
+        }
+    }
+
+    private static double ms(long since) {
+        return (System.nanoTime() - since) / 1e6;
+    }
+}

@@ -37,7 +37,7 @@ import java.util.concurrent.atomic.LongAdder;
  * tells the {@link Listener}; it waits for a resume that replays it, so nothing is lost and no
  * token is emitted twice.
  */
-public final class Decoding implements AutoCloseable {
+public final class Decoding implements Traffic, AutoCloseable {
 
     /** Where steps go: a plan epoch and its hops in order. */
     public record Route(long epoch, List<Gateway.HopSpec> hops, Gateway.LinkSpec linkBack) {
@@ -81,6 +81,9 @@ public final class Decoding implements AutoCloseable {
     /** @param replays how many times the sequence was replayed from its log */
     public record Result(String id, int[] tokens, String finishReason, int replays) {}
 
+    /** A sequence that fails this many times after being replayed fails for good (the failure is not the route's). */
+    static final int MAX_REPLAYS = 5;
+
     private final Gateway gateway;
     private final String model;
     private final DecodeInputs inputs;
@@ -113,6 +116,7 @@ public final class Decoding implements AutoCloseable {
         this.stepTimeout = stepTimeout;
     }
 
+    @Override
     public void listener(Listener l) {
         listener = Objects.requireNonNull(l);
     }
@@ -121,10 +125,12 @@ public final class Decoding implements AutoCloseable {
         sink = Objects.requireNonNull(s);
     }
 
+    @Override
     public String model() {
         return model;
     }
 
+    @Override
     public Route route() {
         return route;
     }
@@ -143,6 +149,8 @@ public final class Decoding implements AutoCloseable {
         int replays;
         boolean parked;
         boolean needsReplay;
+        /** The route of the step in flight, or null. */
+        volatile Route inFlight;
         long parkedAt;
 
         Seq(Request request) {
@@ -204,7 +212,11 @@ public final class Decoding implements AutoCloseable {
         if (stepTimeout != null) {
             f = f.orTimeout(stepTimeout.toMillis(), TimeUnit.MILLISECONDS);
         }
-        f.whenCompleteAsync((out, err) -> stepped(s, r, fresh.length, out, err), callbacks);
+        s.inFlight = r;
+        f.whenCompleteAsync((out, err) -> {
+            s.inFlight = null;
+            stepped(s, r, fresh.length, out, err);
+        }, callbacks);
     }
 
     private void stepped(Seq s, Route r, int fed, Map<String, Tensor> out, Throwable err) {
@@ -253,6 +265,15 @@ public final class Decoding implements AutoCloseable {
         String message = cause instanceof java.util.concurrent.TimeoutException
                 ? "no result within " + stepTimeout.toMillis() + " ms" : String.valueOf(cause.getMessage());
         gateway.cancel(r.hops(), s.requestId); // forget the pending step; hops drop what is left of it
+        if (s.replays >= MAX_REPLAYS) {
+            active.remove(s.request.id());
+            synchronized (lock) {
+                checkHeld();
+            }
+            s.done.completeExceptionally(new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "sequence " + s.request.id()
+                    + " failed after " + s.replays + " replays: " + message));
+            return;
+        }
         synchronized (lock) {
             s.needsReplay = true;
             park(s);
@@ -303,6 +324,7 @@ public final class Decoding implements AutoCloseable {
     }
 
     /** Holds every sequence at its next token boundary; completes when all are held. */
+    @Override
     public CompletableFuture<Void> pause() {
         synchronized (lock) {
             holding = true;
@@ -313,6 +335,7 @@ public final class Decoding implements AutoCloseable {
     }
 
     /** The running sequences and the privacy of each (for moving their caches). */
+    @Override
     public Map<String, Gateway.Privacy> sequences() {
         Map<String, Gateway.Privacy> out = new java.util.TreeMap<>();
         active.forEach((id, s) -> out.put(id, s.request.privacy()));
@@ -320,6 +343,7 @@ public final class Decoding implements AutoCloseable {
     }
 
     /** Sequences held because a step failed: their caches must be rebuilt by replay. */
+    @Override
     public Set<String> failedSequences() {
         Set<String> out = new java.util.TreeSet<>();
         active.forEach((id, s) -> {
@@ -336,6 +360,7 @@ public final class Decoding implements AutoCloseable {
      * their caches on the new route are dropped, and they run their steps again from the prompt,
      * emitting nothing until they pass the end of their log.
      */
+    @Override
     public void resume(Route next, boolean replayAll) {
         List<Seq> go = new ArrayList<>();
         synchronized (lock) {
@@ -374,7 +399,18 @@ public final class Decoding implements AutoCloseable {
         }
     }
 
+    @Override
+    public void failInFlight(String reason) {
+        for (Seq s : active.values()) {
+            Route r = s.inFlight;
+            if (r != null) {
+                gateway.cancel(r.hops(), s.requestId); // its pending step fails at once, and it is held for replay
+            }
+        }
+    }
+
     /** The longest a sequence was held at a token boundary so far, in ms. */
+    @Override
     public double maxStallMs() {
         synchronized (lock) {
             return maxStallNanos / 1e6;
@@ -382,10 +418,16 @@ public final class Decoding implements AutoCloseable {
     }
 
     /** Restarts {@link #maxStallMs}. */
+    @Override
     public void resetStall() {
         synchronized (lock) {
             maxStallNanos = 0;
         }
+    }
+
+    @Override
+    public long completed() {
+        return steps.sum();
     }
 
     /** Steps that completed (decode and replay). */

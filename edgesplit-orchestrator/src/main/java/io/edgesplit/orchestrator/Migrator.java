@@ -90,8 +90,9 @@ public final class Migrator {
      * Moves the sequences of {@code decoding} to {@code next}, whose epoch must be newer. Blocks
      * until they run along it.
      */
-    public Report switchTo(Decoding decoding, Decoding.Route next, Method method) {
+    public Report switchTo(Traffic decoding, Decoding.Route next, Method method) {
         long t0 = System.nanoTime();
+        decoding.resetStall();
         Decoding.Route current = decoding.route();
         if (next.epoch() <= current.epoch()) {
             throw EdgeSplitException.invalidArgument("the new route's epoch " + next.epoch() + " is not newer than "

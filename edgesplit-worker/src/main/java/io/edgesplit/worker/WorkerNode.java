@@ -78,23 +78,29 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
             });
     private final LongAdder dropped = new LongAdder();
     private final LongAdder kvMoved = new LongAdder();
+    /** EMULATED links from here, by peer node name ("gateway" for the gateway); they win over a route's. */
+    private final Map<String, io.edgesplit.wire.v1.EmulatedLink> emulatedLinks = new ConcurrentHashMap<>();
 
     /** A link's rate from real transfers, smoothed. */
     private static final class LinkRate {
         private long transfers;
         private double ewma;
         private double lastMs;
+        private double msEwma;
+        private double bytesEwma;
 
         synchronized void record(long bytes, long nanos) {
             double rate = bytes / Math.max(nanos / 1e9, 1e-9);
-            ewma = transfers == 0 ? rate : 0.8 * ewma + 0.2 * rate;
             lastMs = nanos / 1e6;
+            ewma = transfers == 0 ? rate : 0.8 * ewma + 0.2 * rate;
+            msEwma = transfers == 0 ? lastMs : 0.8 * msEwma + 0.2 * lastMs;
+            bytesEwma = transfers == 0 ? bytes : 0.8 * bytesEwma + 0.2 * bytes;
             transfers++;
         }
 
         synchronized io.edgesplit.wire.v1.LinkRate wire(String peer) {
             return io.edgesplit.wire.v1.LinkRate.newBuilder().setPeer(peer).setTransfers(transfers)
-                    .setBytesPerSEwma(ewma).setLastMs(lastMs).build();
+                    .setBytesPerSEwma(ewma).setLastMs(lastMs).setMsEwma(msEwma).setBytesEwma(bytesEwma).build();
         }
     }
     private volatile long kvBudget = Long.MAX_VALUE;
@@ -276,7 +282,8 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
             long size = st.getSerializedSize();
             count(to.getNode(), st.getPrivacyClass(), size);
             kvMoved.add(size);
-            peers.links().send(to.getAddress(), to.getLinkIn(), size, () -> Senders.kv(peers.worker(to.getAddress()), st,
+            peers.links().send(to.getAddress(), linkTo(to.getNode(), to.getLinkIn()), size,
+                    () -> Senders.kv(peers.worker(to.getAddress()), st,
                     new StreamObserver<>() {
                         @Override
                         public void onNext(StepAck value) {}
@@ -461,8 +468,8 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
             StepRequest forward = req.toBuilder().setHopIndex(next).clearTensors().addAllTensors(out).build();
             count(to.getNode(), req.getPrivacyClass(), forward.getSerializedSize());
             long size = forward.getSerializedSize();
-            peers.links().send(to.getAddress(), to.getLinkIn(), size, () -> {
-                long sent = System.nanoTime();
+            long sent = System.nanoTime(); // the link's time includes its emulated delay, as a real link's would
+            peers.links().send(to.getAddress(), linkTo(to.getNode(), to.getLinkIn()), size, () -> {
                 Senders.step(peers.worker(to.getAddress()), forward, new StreamObserver<>() {
                 @Override
                 public void onNext(StepAck value) {
@@ -513,10 +520,73 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
     }
 
     private void deliver(StepRequest req, StepResult result) {
-        count("gateway", req.getPrivacyClass(), result.getSerializedSize());
+        long size = result.getSerializedSize();
+        count("gateway", req.getPrivacyClass(), size);
         String gateway = req.getRoute().getGatewayAddress();
-        peers.links().send(gateway, req.getRoute().getLinkBack(), result.getSerializedSize(),
-                () -> Senders.deliver(peers.gateway(gateway), result, Peers.ignore()));
+        long sent = System.nanoTime();
+        peers.links().send(gateway, linkTo("gateway", req.getRoute().getLinkBack()), size,
+                () -> Senders.deliver(peers.gateway(gateway), result, new StreamObserver<>() {
+                    @Override
+                    public void onNext(StepAck value) {
+                        linkRates.computeIfAbsent("gateway", k -> new LinkRate()).record(size, System.nanoTime() - sent);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        // the gateway is gone: nobody is waiting for this result any more
+                    }
+
+                    @Override
+                    public void onCompleted() {}
+                }));
+    }
+
+    /** The EMULATED link to a peer: this worker's setting for it, else the route's, else none. */
+    private io.edgesplit.wire.v1.EmulatedLink linkTo(String peer, io.edgesplit.wire.v1.EmulatedLink fromRoute) {
+        io.edgesplit.wire.v1.EmulatedLink mine = emulatedLinks.get(peer);
+        return mine != null ? mine : fromRoute;
+    }
+
+    @Override
+    public void setEmulatedLink(io.edgesplit.wire.v1.EmulatedLinkSetting req, StreamObserver<StepAck> reply) {
+        if (!(req.getLink().getBandwidthBytesPerS() >= 0) || !(req.getLink().getLatencyMs() >= 0)) {
+            reply.onError(Status.INVALID_ARGUMENT.withDescription("an emulated link needs bandwidth and latency >= 0")
+                    .asRuntimeException());
+            return;
+        }
+        if (req.getLink().getBandwidthBytesPerS() == 0) {
+            emulatedLinks.remove(req.getPeer());
+        } else {
+            emulatedLinks.put(req.getPeer(), req.getLink());
+        }
+        reply.onNext(StepAck.getDefaultInstance());
+        reply.onCompleted();
+    }
+
+    @Override
+    public void profile(io.edgesplit.wire.v1.ProfileRequest req, StreamObserver<io.edgesplit.wire.v1.ProfileReply> reply) {
+        Thread.ofVirtual().name("profile-" + name).start(() -> {
+            try {
+                long t0 = System.nanoTime();
+                AnalyzedModel am = models.computeIfAbsent(req.getModel(), ref -> ModelAnalyzer.analyze(
+                        new OnnxModelLoader(LoadLimits.defaults()).load(ref), ModelAnalyzer.Options.defaults()));
+                int threads = Math.max(1, OrtRuntime.get().intraOpThreads());
+                int tokens = req.getTokens() > 0 ? req.getTokens() : 32;
+                var options = new io.edgesplit.onnx.profile.BlockProfiler.Options(List.of(threads),
+                        new io.edgesplit.onnx.graph.DimValues(1, tokens, 0, 64, 4, Map.of()), 2,
+                        Math.max(1, req.getRepeats() > 0 ? req.getRepeats() : 7), java.util.Set.of());
+                double[] ms = io.edgesplit.onnx.profile.BlockProfiler.profile(am, options, line -> { })
+                        .profiles().getFirst().blockMs();
+                var out = io.edgesplit.wire.v1.ProfileReply.newBuilder().setNode(name).setThreads(threads);
+                for (double m : ms) {
+                    out.addBlockMs(m / speed); // a stage here takes compute / speed (EMULATED when speed < 1)
+                }
+                reply.onNext(out.setProfileMs((System.nanoTime() - t0) / 1e6).build());
+                reply.onCompleted();
+            } catch (RuntimeException e) {
+                reply.onError(Statuses.of(e).asRuntimeException());
+            }
+        });
     }
 
     private void count(String peer, String privacyClass, long bytes) {

@@ -33,6 +33,15 @@ public final class WorkerProcess implements AutoCloseable {
 
     /** @param speed below 1 emulates a slower device */
     public static WorkerProcess start(String name, String zone, int threads, double speed) {
+        return start(name, zone, threads, speed, null, 0);
+    }
+
+    /**
+     * A worker that joins the orchestrator at {@code orchestrator} (host:port; null: none), claiming
+     * {@code declaredSpeed} (0: its real speed).
+     */
+    public static WorkerProcess start(String name, String zone, int threads, double speed, String orchestrator,
+            double declaredSpeed) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-Xmx" + HEAP, "--enable-native-access=ALL-UNNAMED"));
         if (Runtime.version().feature() >= 23) {
@@ -40,6 +49,9 @@ public final class WorkerProcess implements AutoCloseable {
         }
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), WorkerMain.class.getName(), name, zone, "0",
                 Integer.toString(threads), "64", Double.toString(speed)));
+        if (orchestrator != null) {
+            cmd.addAll(List.of(orchestrator, Double.toString(declaredSpeed)));
+        }
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
@@ -66,6 +78,16 @@ public final class WorkerProcess implements AutoCloseable {
 
     public Process process() {
         return process;
+    }
+
+    /** SIGKILL: the worker dies at once, with whatever it held. */
+    public void kill() {
+        process.destroyForcibly();
+        try {
+            process.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Override

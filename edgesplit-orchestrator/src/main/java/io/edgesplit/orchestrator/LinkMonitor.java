@@ -1,0 +1,82 @@
+package io.edgesplit.orchestrator;
+
+import io.edgesplit.wire.v1.LinkRate;
+import io.edgesplit.wire.v1.Telemetry;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Link bandwidth estimated from real transfers: every worker reports, per peer it sends to, the
+ * bytes and time of its messages (timed from handing a message to the link to the receiver's
+ * acknowledgement). A link's latency is taken as configured (plus the data plane's cost per
+ * message); what a message takes beyond that is put down to bandwidth. Only messages large enough
+ * for their size to matter update the estimate. Estimates are smoothed; the raw series is kept for
+ * plots.
+ */
+public final class LinkMonitor {
+    /** Messages smaller than this say little about bandwidth. */
+    static final double MIN_BYTES = 16 * 1024;
+    /** Weight of the newest report in the smoothed estimate. */
+    static final double ALPHA = 0.5;
+    static final int SERIES = 20_000;
+
+    /** One report about a link: what its messages took, and the estimate after it. */
+    public record Sample(long atMs, String from, String to, double bytes, double ms, double bandwidthBytesPerS) {}
+
+    private final Map<String, Double> estimates = new ConcurrentHashMap<>();
+    private final Map<String, Long> seenTransfers = new ConcurrentHashMap<>();
+    private final ArrayDeque<Sample> series = new ArrayDeque<>();
+    private final java.util.function.BiFunction<String, String, Double> latencyMs;
+
+    /** @param latencyMs a link's configured latency plus the data plane's cost per message */
+    public LinkMonitor(java.util.function.BiFunction<String, String, Double> latencyMs) {
+        this.latencyMs = latencyMs;
+    }
+
+    private static String key(String from, String to) {
+        return from + "->" + to;
+    }
+
+    /** Takes a worker's report. */
+    public void update(String from, Telemetry t, long nowMs) {
+        for (LinkRate l : t.getLinksList()) {
+            String k = key(from, l.getPeer());
+            Long seen = seenTransfers.put(k, l.getTransfers());
+            if (seen != null && seen == l.getTransfers()) {
+                continue; // nothing sent since the last report
+            }
+            if (l.getBytesEwma() < MIN_BYTES) {
+                continue;
+            }
+            double transferMs = Math.max(l.getLastMs() - latencyMs.apply(from, l.getPeer()), 0.05);
+            double bw = l.getBytesEwma() / (transferMs / 1000);
+            double smoothed = estimates.merge(k, bw, (old, fresh) -> (1 - ALPHA) * old + ALPHA * fresh);
+            synchronized (series) {
+                series.add(new Sample(nowMs, from, l.getPeer(), l.getBytesEwma(), l.getLastMs(), smoothed));
+                if (series.size() > SERIES) {
+                    series.removeFirst();
+                }
+            }
+        }
+    }
+
+    /** The estimated bandwidth of a link in bytes/s, or null if it carried nothing large yet. */
+    public Double bandwidth(String from, String to) {
+        return estimates.get(key(from, to));
+    }
+
+    /** Forgets what was measured on links from or to a node (it restarted). */
+    public void forget(String node) {
+        estimates.keySet().removeIf(k -> k.startsWith(node + "->") || k.endsWith("->" + node));
+        seenTransfers.keySet().removeIf(k -> k.startsWith(node + "->") || k.endsWith("->" + node));
+    }
+
+    public List<Sample> series() {
+        synchronized (series) {
+            return new ArrayList<>(series);
+        }
+    }
+}

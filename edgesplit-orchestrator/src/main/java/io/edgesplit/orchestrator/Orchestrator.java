@@ -1,0 +1,710 @@
+package io.edgesplit.orchestrator;
+
+import io.edgesplit.core.cluster.ClusterSnapshot;
+import io.edgesplit.core.cluster.Link;
+import io.edgesplit.core.cluster.NodeId;
+import io.edgesplit.core.cluster.NodeProfile;
+import io.edgesplit.core.cluster.PowerModel;
+import io.edgesplit.core.error.EdgeSplitException;
+import io.edgesplit.core.error.ErrorCode;
+import io.edgesplit.core.plan.CostModel;
+import io.edgesplit.core.plan.ExactPlanner;
+import io.edgesplit.core.plan.Objective;
+import io.edgesplit.core.plan.PlanResult;
+import io.edgesplit.core.plan.Policy;
+import io.edgesplit.core.plan.Prediction;
+import io.edgesplit.core.plan.Stage;
+import io.edgesplit.onnx.graph.AnalyzedModel;
+import io.edgesplit.onnx.graph.ModelAnalyzer;
+import io.edgesplit.onnx.load.LoadLimits;
+import io.edgesplit.onnx.load.OnnxModelLoader;
+import io.edgesplit.wire.v1.ControlGrpc;
+import io.edgesplit.wire.v1.HeartbeatReply;
+import io.edgesplit.wire.v1.HeartbeatRequest;
+import io.edgesplit.wire.v1.JoinReply;
+import io.edgesplit.wire.v1.JoinRequest;
+import io.edgesplit.wire.v1.ProfileRequest;
+import io.edgesplit.wire.v1.Telemetry;
+import io.edgesplit.worker.Gateway;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The control plane. Workers join it and report every heartbeat; each is profiled on joining (its
+ * blocks timed where it runs: what it declares is logged, not trusted). A single controller thread
+ * reconciles the plan on every event (a join, a death, a failed step) and on a timer: it plans over
+ * the ready workers and the links as measured, and switches only when the predicted gain over the
+ * horizon exceeds the move cost by the configured factor, no more often than the configured rate;
+ * a plan that uses a dead worker is replaced at once and its sequences replayed. Every decision
+ * goes to the {@link DecisionLog}. The orchestrator embeds the gateway the requests go through.
+ */
+public final class Orchestrator implements AutoCloseable {
+
+    enum State { PROFILING, READY, DEAD }
+
+    /** A worker as the orchestrator knows it. */
+    static final class Member {
+        final String name;
+        final String address;
+        final String zone;
+        final long memoryBytes;
+        final double declaredSpeed;
+        final long incarnation;
+        volatile State state = State.PROFILING;
+        volatile long lastSeenMs;
+        volatile Telemetry telemetry;
+        volatile double[] blockMs;
+        volatile double busy;
+        private double lastBlockMs = -1;
+        private long lastAtMs;
+
+        Member(JoinRequest j, long incarnation, long now) {
+            this.name = j.getName();
+            this.address = j.getAddress();
+            this.zone = j.getZone().isEmpty() ? "default" : j.getZone();
+            this.memoryBytes = j.getMemoryBytes();
+            this.declaredSpeed = j.getDeclaredSpeed();
+            this.incarnation = incarnation;
+            this.lastSeenMs = now;
+        }
+
+        /** Node load: the fraction of wall time its stage thread computed, smoothed. */
+        synchronized void load(Telemetry t, long now) {
+            if (lastBlockMs >= 0 && now > lastAtMs) {
+                double fraction = Math.min(1, Math.max(0, (t.getBlockMsTotal() - lastBlockMs) / (now - lastAtMs)));
+                busy = 0.7 * busy + 0.3 * fraction;
+            }
+            lastBlockMs = t.getBlockMsTotal();
+            lastAtMs = now;
+        }
+    }
+
+    private final OrchestratorConfig config;
+    private final AnalyzedModel am;
+    private final Gateway gateway;
+    private final Server control;
+    private final Map<String, Member> members = new ConcurrentHashMap<>();
+    private final AtomicLong incarnations = new AtomicLong(System.currentTimeMillis());
+    private final LinkMonitor monitor;
+    private final DecisionLog log;
+    private final Migrator migrator;
+    private final ScheduledExecutorService controller = Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().name("controller").daemon(true).unstarted(r));
+    private final ExactPlanner planner = new ExactPlanner();
+    private final Policy policy;
+    private final CompletableFuture<Traffic> started = new CompletableFuture<>();
+    // owned by the controller thread
+    private Traffic traffic;
+    private List<Stage> plan;
+    private List<Stage> firstPlan;
+    private Map<String, Long> planIncarnations = Map.of();
+    private ClusterSnapshot planSnapshot;
+    private final ArrayDeque<Long> switches = new ArrayDeque<>();
+    private String lastConsidered = "";
+    private long failureAtMs;
+    private long lastCompleted;
+    private long lastCompletedAtMs;
+    private double requestRate;
+    private volatile boolean closed;
+
+    private Orchestrator(OrchestratorConfig config, AnalyzedModel am, Gateway gateway, int controlPort) {
+        this.config = config;
+        this.am = am;
+        this.gateway = gateway;
+        boolean generative = !am.state().isEmpty();
+        this.policy = config.policy().withUnitsPerRequest(generative ? 1 : Math.max(1, config.profileTokens()))
+                .withMaxStages(Math.min(config.policy().maxStages(), am.blockCount()));
+        this.monitor = new LinkMonitor((a, b) -> config.link(a, b).latencyMs() + config.messageOverheadMs());
+        this.log = new DecisionLog(config.decisionLog());
+        this.migrator = new Migrator(gateway);
+        try {
+            this.control = NettyServerBuilder.forAddress(new InetSocketAddress(controlPort)).addService(new ControlService())
+                    .build().start();
+        } catch (IOException e) {
+            throw new EdgeSplitException(ErrorCode.IO_FAILED, "orchestrator cannot listen on port " + controlPort + ": "
+                    + e.getMessage(), e);
+        }
+        long tick = config.tick().toMillis();
+        controller.scheduleWithFixedDelay(() -> reconcile("timer"), tick, tick, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Starts an orchestrator: workers join it at {@code controlPort} (0: any); its gateway takes
+     * results at {@code gatewayPort} (0: any), reachable at {@code host}.
+     */
+    public static Orchestrator start(OrchestratorConfig config, String host, int controlPort, int gatewayPort) {
+        AnalyzedModel am = ModelAnalyzer.analyze(new OnnxModelLoader(LoadLimits.defaults()).load(config.model()),
+                ModelAnalyzer.Options.defaults());
+        am.requireCuts();
+        Gateway g = Gateway.start(host, gatewayPort);
+        try {
+            return new Orchestrator(config, am, g, controlPort);
+        } catch (RuntimeException e) {
+            g.close();
+            throw e;
+        }
+    }
+
+    public int controlPort() {
+        return control.getPort();
+    }
+
+    public Gateway gateway() {
+        return gateway;
+    }
+
+    public AnalyzedModel model() {
+        return am;
+    }
+
+    public DecisionLog decisions() {
+        return log;
+    }
+
+    public LinkMonitor monitor() {
+        return monitor;
+    }
+
+    /** The traffic once the first plan serves; waits up to {@code timeout}. */
+    public Traffic awaitTraffic(Duration timeout) {
+        try {
+            return started.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "no plan within " + timeout.toSeconds() + " s: "
+                    + members.size() + " worker(s) joined, " + config.minWorkers() + " needed");
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "the orchestrator stopped: " + e.getCause().getMessage(),
+                    e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new EdgeSplitException(ErrorCode.INTERNAL, "interrupted", e);
+        }
+    }
+
+    /** The sequences' driver, for generative models. */
+    public Decoding decoding(Duration timeout) {
+        if (!(awaitTraffic(timeout) instanceof Decoding d)) {
+            throw EdgeSplitException.invalidArgument(config.model() + " is not a generative model");
+        }
+        return d;
+    }
+
+    /** The requests' driver, for encoders. */
+    public Encoding encoding(Duration timeout) {
+        if (!(awaitTraffic(timeout) instanceof Encoding e)) {
+            throw EdgeSplitException.invalidArgument(config.model() + " is a generative model");
+        }
+        return e;
+    }
+
+    /** Runs a reconciliation now (an operator asked for one) and waits for it. */
+    public void replan(String why) {
+        try {
+            controller.submit(() -> reconcile(why)).get(10, TimeUnit.MINUTES);
+        } catch (Exception e) {
+            throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "replan failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** The stages of the plan serving now (null before the first), as "node:first-last". */
+    public List<String> currentPlan() {
+        try {
+            return controller.submit(() -> plan == null ? null : describe(plan)).get(1, TimeUnit.MINUTES);
+        } catch (Exception e) {
+            throw new EdgeSplitException(ErrorCode.INTERNAL, "reading the plan: " + e.getMessage(), e);
+        }
+    }
+
+    /** Names of the workers the orchestrator counts as ready. */
+    public List<String> readyWorkers() {
+        return members.values().stream().filter(m -> m.state == State.READY).map(m -> m.name).sorted().toList();
+    }
+
+    private final class ControlService extends ControlGrpc.ControlImplBase {
+        @Override
+        public void join(JoinRequest req, StreamObserver<JoinReply> reply) {
+            long now = System.currentTimeMillis();
+            if (req.getName().isBlank() || req.getAddress().isBlank()) {
+                reply.onError(Status.INVALID_ARGUMENT.withDescription("a join needs a name and an address").asRuntimeException());
+                return;
+            }
+            Member joined;
+            Member old;
+            synchronized (members) {
+                old = members.get(req.getName());
+                if (old != null && old.state != State.DEAD && !old.address.equals(req.getAddress())
+                        && now - old.lastSeenMs < config.deadAfter().toMillis()) {
+                    reply.onError(Status.ALREADY_EXISTS.withDescription("node name '" + req.getName()
+                            + "' is held by a live worker at " + old.address).asRuntimeException());
+                    log.add("join-refused", fields("node", req.getName(), "address", req.getAddress(),
+                            "reason", "name held by a live worker at " + old.address));
+                    return;
+                }
+                joined = new Member(req, incarnations.incrementAndGet(), now);
+                members.put(req.getName(), joined);
+            }
+            monitor.forget(req.getName());
+            reply.onNext(JoinReply.newBuilder().setIncarnation(joined.incarnation)
+                    .setHeartbeatMs(config.heartbeat().toMillis()).build());
+            reply.onCompleted();
+            log.add("node-joined", fields("node", joined.name, "address", joined.address, "zone", joined.zone,
+                    "incarnation", joined.incarnation, "declared_speed", joined.declaredSpeed,
+                    "replaces_incarnation", old == null ? null : old.incarnation));
+            if (old != null && old.state != State.DEAD) {
+                controller.execute(() -> markDead(old, "it joined again as a new incarnation (its state is gone)"));
+            }
+            Thread.ofVirtual().name("profile-" + joined.name).start(() -> profile(joined));
+        }
+
+        @Override
+        public void heartbeat(HeartbeatRequest req, StreamObserver<HeartbeatReply> reply) {
+            Member m = members.get(req.getName());
+            long now = System.currentTimeMillis();
+            boolean known = m != null && m.incarnation == req.getIncarnation() && m.state != State.DEAD;
+            if (known) {
+                m.lastSeenMs = now;
+                m.telemetry = req.getTelemetry();
+                m.load(req.getTelemetry(), now);
+                monitor.update(m.name, req.getTelemetry(), now);
+            }
+            reply.onNext(HeartbeatReply.newBuilder().setRejoin(!known).build());
+            reply.onCompleted();
+        }
+    }
+
+    /** Times the model's blocks on the worker: the planner uses what is measured, not what is declared. */
+    private void profile(Member m) {
+        try {
+            var reply = gateway.peers().workerBlocking(m.address).withDeadlineAfter(10, TimeUnit.MINUTES)
+                    .profile(ProfileRequest.newBuilder().setModel(config.model()).setTokens(profileTokens()).setRepeats(5).build());
+            double[] ms = reply.getBlockMsList().stream().mapToDouble(Double::doubleValue).toArray();
+            if (ms.length != am.blockCount()) {
+                throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "worker " + m.name + " profiled " + ms.length
+                        + " blocks; the model has " + am.blockCount());
+            }
+            m.blockMs = ms;
+            m.state = State.READY;
+            double total = java.util.Arrays.stream(ms).sum();
+            log.add("node-profiled", fields("node", m.name, "declared_speed", m.declaredSpeed, "measured_ms", total,
+                    "profile_ms", reply.getProfileMs(), "tokens", profileTokens()));
+            controller.execute(() -> reconcile("node " + m.name + " joined and was profiled"));
+        } catch (RuntimeException e) {
+            m.state = State.DEAD;
+            log.add("node-profile-failed", fields("node", m.name, "error", String.valueOf(e.getMessage())));
+        }
+    }
+
+    private int profileTokens() {
+        return am.state().isEmpty() ? Math.max(1, config.profileTokens()) : 1;
+    }
+
+    private void markDead(Member m, String reason) {
+        if (m.state == State.DEAD && !members.containsValue(m)) {
+            return;
+        }
+        boolean wasDead = m.state == State.DEAD;
+        m.state = State.DEAD;
+        if (!wasDead) {
+            log.add("node-dead", fields("node", m.name, "incarnation", m.incarnation, "reason", reason));
+        }
+        if (plan != null && Long.valueOf(m.incarnation).equals(planIncarnations.get(m.name)) && failureAtMs == 0) {
+            failureAtMs = System.currentTimeMillis();
+        }
+    }
+
+    /** A step failed: find out whether its node is gone; replan or replay as needed. */
+    private void onStepFailed(String sequence, String node, String error) {
+        long at = System.currentTimeMillis();
+        controller.execute(() -> {
+            Member m = members.get(node);
+            if (m != null && m.state != State.DEAD && !alive(m)) {
+                if (failureAtMs == 0 && planIncarnations.containsKey(node)) {
+                    failureAtMs = at;
+                }
+                markDead(m, "a step failed there (" + error + ") and it does not answer");
+            }
+            reconcile("a step of " + sequence + " failed at " + (node.isEmpty() ? "an unknown node" : node));
+            if (traffic != null && !isBroken() && (!traffic.failedSequences().isEmpty() || traffic instanceof Encoding e
+                    && e.held() > 0)) {
+                log.add("replay", fields("sequences", new ArrayList<>(traffic.failedSequences()), "route_epoch",
+                        traffic.route().epoch(), "reason", "a step failed but the route is healthy: " + error));
+                traffic.resume(traffic.route(), false);
+            }
+        });
+    }
+
+    private boolean alive(Member m) {
+        try {
+            gateway.peers().workerBlocking(m.address).withDeadlineAfter(500, TimeUnit.MILLISECONDS)
+                    .getTelemetry(io.edgesplit.wire.v1.TelemetryRequest.getDefaultInstance());
+            return true;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    private boolean isBroken() {
+        if (plan == null) {
+            return false;
+        }
+        for (Stage s : plan) {
+            Member m = members.get(s.node().value());
+            if (m == null || m.state != State.READY || m.incarnation != planIncarnations.get(s.node().value())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void reconcile(String trigger) {
+        if (closed) {
+            return;
+        }
+        try {
+            reconcileOnce(trigger);
+        } catch (RuntimeException e) {
+            log.add("error", fields("trigger", trigger, "error", String.valueOf(e.getMessage())));
+        }
+    }
+
+    private void reconcileOnce(String trigger) {
+        long now = System.currentTimeMillis();
+        for (Member m : members.values()) {
+            if (m.state != State.DEAD && now - m.lastSeenMs > config.deadAfter().toMillis()) {
+                markDead(m, "no heartbeat for " + (now - m.lastSeenMs) + " ms");
+            }
+        }
+        measureRate(now);
+        List<Member> ready = members.values().stream().filter(m -> m.state == State.READY && m.blockMs != null).toList();
+        boolean broken = isBroken();
+        if (plan == null && ready.size() < config.minWorkers()) {
+            return;
+        }
+        if (ready.isEmpty()) {
+            return;
+        }
+        ClusterSnapshot snapshot = snapshot(ready);
+        PlanResult result = planner.plan(am.profile(), snapshot, policy);
+        if (result instanceof PlanResult.Infeasible inf) {
+            String key = "no-plan:" + inf.reason();
+            if ((plan == null || broken) && !key.equals(lastConsidered)) {
+                lastConsidered = key;
+                log.add("no-plan", fields("trigger", trigger, "constraint", inf.constraint(), "reason", inf.reason()));
+            }
+            return;
+        }
+        PlanResult.Plan best = (PlanResult.Plan) result;
+        if (plan == null) {
+            adopt(best, snapshot, trigger);
+            return;
+        }
+        if (broken) {
+            recover(best, snapshot, trigger);
+            return;
+        }
+        if (same(best.stages(), plan)) {
+            return;
+        }
+        Prediction current = CostModel.predict(am.profile(), snapshot, policy, plan);
+        double cur = CostModel.objective(policy, current);
+        double next = CostModel.objective(policy, best.predicted());
+        double relative = (cur - next) / cur;
+        double moveMs = moveCostMs(best.stages());
+        double rate = Math.max(requestRate, 1.0);
+        boolean timeObjective = policy.objective() == Objective.LATENCY || policy.objective() == Objective.THROUGHPUT;
+        double gainMs = timeObjective ? (cur - next) * rate * config.horizon().toMillis() / 1000.0 : Double.NaN;
+        String why = trigger(snapshot);
+        Map<String, Object> considered = fields("trigger", why, "cause", trigger, "objective", policy.objective().name()
+                .toLowerCase(Locale.ROOT), "predicted_current", cur, "predicted_new", next, "relative_gain", relative,
+                "gain_over_horizon_ms", timeObjective ? gainMs : null, "move_cost_ms", moveMs, "requests_per_s", requestRate,
+                "chosen_plan", describe(best.stages()), "current_plan", describe(plan), "baseline_plan", describe(firstPlan));
+        String rejected = null;
+        if (relative < config.minRelativeGain()) {
+            rejected = String.format(Locale.ROOT, "gain %.1f%% is below the minimum %.1f%%", relative * 100,
+                    config.minRelativeGain() * 100);
+        } else if (timeObjective && gainMs < config.switchFactor() * moveMs) {
+            rejected = String.format(Locale.ROOT, "gain over the horizon %.1f ms < %.1f x move cost %.1f ms", gainMs,
+                    config.switchFactor(), moveMs);
+        } else {
+            while (!switches.isEmpty() && now - switches.peekFirst() > 60_000) {
+                switches.removeFirst();
+            }
+            if (switches.size() >= config.maxSwitchesPerMinute()) {
+                rejected = "already " + switches.size() + " switches in the last minute (at most "
+                        + config.maxSwitchesPerMinute() + ")";
+            }
+        }
+        if (rejected != null) {
+            String key = describe(best.stages()) + rejected.replaceAll("[0-9.]+", "");
+            if (!key.equals(lastConsidered)) {
+                lastConsidered = key;
+                considered.put("not_switched_because", rejected);
+                log.add("kept", considered);
+            }
+            return;
+        }
+        lastConsidered = "";
+        Decoding.Route route = routeFor(best.stages(), traffic.route().epoch() + 1);
+        Migrator.Report report;
+        try {
+            report = migrator.switchTo(traffic, route, config.method());
+        } catch (RuntimeException e) {
+            considered.put("error", String.valueOf(e.getMessage()));
+            log.add("switch-failed", considered);
+            return;
+        }
+        switches.addLast(now);
+        take(best.stages(), snapshot);
+        considered.put("epoch", route.epoch());
+        considered.put("migration", report(report));
+        log.add("switch", considered);
+    }
+
+    private void adopt(PlanResult.Plan best, ClusterSnapshot snapshot, String trigger) {
+        Decoding.Route route = routeFor(best.stages(), 1);
+        List<CompletableFuture<Gateway.HopSpec>> loads = new ArrayList<>();
+        for (Gateway.HopSpec h : route.hops()) {
+            loads.add(CompletableFuture.supplyAsync(() -> gateway.load(h.address(), h.zone(), config.model(), h.firstBlock(),
+                    h.lastBlock(), 1, null), r -> Thread.ofVirtual().start(r)));
+        }
+        try {
+            CompletableFuture.allOf(loads.toArray(CompletableFuture[]::new)).get(10, TimeUnit.MINUTES);
+        } catch (Exception e) {
+            log.add("load-failed", fields("plan", describe(best.stages()), "error", String.valueOf(e.getMessage())));
+            return;
+        }
+        traffic = am.state().isEmpty() ? new Encoding(gateway, config.model(), route, config.stepTimeout())
+                : new Decoding(gateway, config.model(), am, route, config.stepTimeout());
+        traffic.listener(this::onStepFailed);
+        firstPlan = best.stages();
+        take(best.stages(), snapshot);
+        log.add("initial", fields("trigger", trigger, "epoch", 1L, "chosen_plan", describe(best.stages()),
+                "predicted", prediction(best.predicted())));
+        started.complete(traffic);
+    }
+
+    private void recover(PlanResult.Plan best, ClusterSnapshot snapshot, String trigger) {
+        long detectedMs = failureAtMs == 0 ? System.currentTimeMillis() : failureAtMs;
+        traffic.failInFlight("the route lost a node");
+        Decoding.Route route = routeFor(best.stages(), traffic.route().epoch() + 1);
+        List<String> previous = describe(plan);
+        Migrator.Report report;
+        try {
+            report = migrator.switchTo(traffic, route, Migrator.Method.REPLAY);
+        } catch (RuntimeException e) {
+            log.add("recover-failed", fields("trigger", trigger, "plan", describe(best.stages()), "error",
+                    String.valueOf(e.getMessage())));
+            return;
+        }
+        take(best.stages(), snapshot);
+        failureAtMs = 0;
+        log.add("recover", fields("trigger", trigger, "epoch", route.epoch(), "chosen_plan", describe(best.stages()),
+                "current_plan", previous, "baseline_plan", describe(firstPlan), "recovery_ms",
+                System.currentTimeMillis() - detectedMs, "migration", report(report)));
+    }
+
+    private void take(List<Stage> stages, ClusterSnapshot snapshot) {
+        plan = stages;
+        planSnapshot = snapshot;
+        Map<String, Long> inc = new LinkedHashMap<>();
+        for (Stage s : stages) {
+            inc.put(s.node().value(), members.get(s.node().value()).incarnation);
+        }
+        planIncarnations = inc;
+    }
+
+    private void measureRate(long now) {
+        if (traffic == null) {
+            return;
+        }
+        long done = traffic.completed();
+        if (lastCompletedAtMs > 0 && now > lastCompletedAtMs) {
+            double rate = (done - lastCompleted) * 1000.0 / (now - lastCompletedAtMs);
+            requestRate = 0.7 * requestRate + 0.3 * rate;
+        }
+        lastCompleted = done;
+        lastCompletedAtMs = now;
+    }
+
+    /** Weights to load at the configured rate, KV caches to copy over the slowest link involved, and warm-up. */
+    private double moveCostMs(List<Stage> next) {
+        long weights = 0;
+        for (Stage s : next) {
+            boolean loaded = plan.stream().anyMatch(o -> o.node().equals(s.node()) && o.firstBlock() == s.firstBlock()
+                    && o.lastBlock() == s.lastBlock());
+            if (!loaded) {
+                for (int b = s.firstBlock(); b <= s.lastBlock(); b++) {
+                    weights += am.profile().blocks().get(b).weightBytes();
+                }
+            }
+        }
+        double kv = 0;
+        for (Stage o : plan) {
+            boolean kept = next.stream().anyMatch(s -> o.node().equals(s.node()) && o.firstBlock() == s.firstBlock()
+                    && o.lastBlock() == s.lastBlock());
+            Member m = members.get(o.node().value());
+            if (!kept && m != null && m.telemetry != null) {
+                kv += m.telemetry.getKvBytes();
+            }
+        }
+        double slowest = Double.MAX_VALUE;
+        for (Stage s : next) {
+            for (Stage o : plan) {
+                if (!o.node().equals(s.node())) {
+                    slowest = Math.min(slowest, bandwidth(o.node().value(), s.node().value()));
+                }
+            }
+        }
+        double kvMs = kv == 0 || slowest == Double.MAX_VALUE ? 0 : kv / slowest * 1000;
+        return weights / config.loadBytesPerS() * 1000 + kvMs + config.warmupMs();
+    }
+
+    private double bandwidth(String a, String b) {
+        Double measured = monitor.bandwidth(a, b);
+        return measured != null ? measured : config.link(a, b).bandwidthBytesPerS();
+    }
+
+    private ClusterSnapshot snapshot(List<Member> ready) {
+        List<NodeProfile> nodes = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        names.add(config.source());
+        for (Member m : ready) {
+            OrchestratorConfig.NodeInfo info = config.nodes().get(m.name);
+            PowerModel power = info != null && info.power() != null ? info.power() : new PowerModel(5, 15);
+            long memory = info != null && info.memoryBytes() > 0 ? info.memoryBytes() : Math.max(1, m.memoryBytes);
+            nodes.add(new NodeProfile(NodeId.of(m.name), m.zone, memory, 1, power, info == null ? 0 : info.costPerHour(),
+                    Map.of(1, m.blockMs)));
+            names.add(m.name);
+        }
+        List<Link> links = new ArrayList<>();
+        for (String a : names) {
+            for (String b : names) {
+                if (!a.equals(b)) {
+                    links.add(new Link(NodeId.of(a), NodeId.of(b), bandwidth(a, b),
+                            config.link(a, b).latencyMs() + config.messageOverheadMs()));
+                }
+            }
+        }
+        return new ClusterSnapshot(nodes, links, NodeId.of(config.source()));
+    }
+
+    /** What changed most since the current plan was made: a node, or a link's bandwidth. */
+    private String trigger(ClusterSnapshot now) {
+        if (planSnapshot == null) {
+            return "first plan";
+        }
+        String best = "no measurement changed much";
+        double most = 0;
+        for (NodeProfile n : now.nodes()) {
+            if (planSnapshot.nodes().stream().noneMatch(p -> p.id().equals(n.id()))) {
+                return "node " + n.id() + " is available";
+            }
+        }
+        for (Link l : now.links()) {
+            Link before = planSnapshot.link(l.from(), l.to());
+            if (before == null) {
+                continue;
+            }
+            double change = Math.abs(Math.log(l.bandwidthBytesPerS() / before.bandwidthBytesPerS()));
+            if (change > most) {
+                most = change;
+                best = String.format(Locale.ROOT, "link %s->%s bandwidth %.2f -> %.2f MB/s (measured)", l.from(), l.to(),
+                        before.bandwidthBytesPerS() / 1e6, l.bandwidthBytesPerS() / 1e6);
+            }
+        }
+        return best;
+    }
+
+    private Decoding.Route routeFor(List<Stage> stages, long epoch) {
+        List<Gateway.HopSpec> hops = new ArrayList<>();
+        for (Stage s : stages) {
+            Member m = members.get(s.node().value());
+            hops.add(new Gateway.HopSpec(m.name, m.address, m.zone, s.firstBlock(), s.lastBlock()));
+        }
+        return new Decoding.Route(epoch, hops);
+    }
+
+    static boolean same(List<Stage> a, List<Stage> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            Stage x = a.get(i);
+            Stage y = b.get(i);
+            if (!x.node().equals(y.node()) || x.firstBlock() != y.firstBlock() || x.lastBlock() != y.lastBlock()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static List<String> describe(List<Stage> stages) {
+        if (stages == null) {
+            return null;
+        }
+        return stages.stream().map(s -> s.node() + ":" + s.firstBlock() + "-" + s.lastBlock()).toList();
+    }
+
+    private static Map<String, Object> prediction(Prediction p) {
+        return fields("latency_ms", p.latencyMs(), "throughput_rps", p.throughputRps(), "energy_j", p.energyJ(), "cost", p.cost());
+    }
+
+    private static Map<String, Object> report(Migrator.Report r) {
+        return fields("method", r.method().label(), "from_epoch", r.fromEpoch(), "to_epoch", r.toEpoch(), "sequences",
+                r.sequences(), "ranges_loaded", r.loaded(), "ranges_unloaded", r.unloaded(), "kv_transfers", r.transfers(),
+                "kv_bytes", r.kvBytes(), "load_ms", r.loadMs(), "precopy_ms", r.precopyMs(), "hold_ms", r.holdMs(),
+                "final_copy_ms", r.finalCopyMs(), "stall_ms", r.stallMs(), "total_ms", r.totalMs(), "fallback", r.fallback());
+    }
+
+    static Map<String, Object> fields(Object... kv) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2) {
+            m.put((String) kv[i], kv[i + 1]);
+        }
+        return m;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        controller.shutdownNow();
+        try {
+            controller.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (traffic instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                // closing anyway
+            }
+        }
+        control.shutdownNow();
+        gateway.close();
+        log.close();
+        started.completeExceptionally(new EdgeSplitException(ErrorCode.IO_FAILED, "orchestrator closed"));
+    }
+
+    @Override
+    public String toString() {
+        return "Orchestrator[" + config.model() + ", " + members.size() + " members]";
+    }
+}

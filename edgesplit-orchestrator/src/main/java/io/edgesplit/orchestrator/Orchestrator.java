@@ -216,19 +216,74 @@ public final class Orchestrator implements AutoCloseable {
 
     /** Runs a reconciliation now (an operator asked for one) and waits for it. */
     public void replan(String why) {
-        try {
-            controller.submit(() -> reconcile(why)).get(10, TimeUnit.MINUTES);
-        } catch (Exception e) {
-            throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "replan failed: " + e.getMessage(), e);
-        }
+        onController(() -> {
+            reconcile(why);
+            return null;
+        });
     }
 
     /** The stages of the plan serving now (null before the first), as "node:first-last". */
     public List<String> currentPlan() {
+        return onController(() -> plan == null ? null : describe(plan));
+    }
+
+    /** The address of a joined worker, or null. */
+    public String address(String node) {
+        Member m = members.get(node);
+        return m == null ? null : m.address;
+    }
+
+    /** The plan serving now, as stages (null before the first). */
+    public List<Stage> currentStages() {
+        return onController(() -> plan);
+    }
+
+    /**
+     * The plan the planner would choose now if some links had other bandwidths (bytes/s, keyed
+     * "from->to"): what an oracle that knows a change in advance would run.
+     */
+    public List<Stage> bestPlanWith(Map<String, Double> bandwidths) {
+        return onController(() -> {
+            List<Member> ready = members.values().stream().filter(m -> m.state == State.READY && m.blockMs != null).toList();
+            ClusterSnapshot base = snapshot(ready);
+            List<Link> links = new ArrayList<>();
+            for (Link l : base.links()) {
+                Double bw = bandwidths.get(l.from() + "->" + l.to());
+                links.add(bw == null ? l : new Link(l.from(), l.to(), bw, l.latencyMs()));
+            }
+            PlanResult r = planner.plan(am.profile(), new ClusterSnapshot(base.nodes(), links, base.source()), policy);
+            if (!(r instanceof PlanResult.Plan p)) {
+                throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "no plan: " + ((PlanResult.Infeasible) r).reason());
+            }
+            return p.stages();
+        });
+    }
+
+    /** Switches to {@code stages} now, whatever the rules say (an operator's or an oracle's choice). */
+    public Migrator.Report force(List<Stage> stages, String why) {
+        return onController(() -> {
+            if (plan != null && same(stages, plan)) {
+                return null;
+            }
+            Decoding.Route route = routeFor(stages, traffic.route().epoch() + 1);
+            List<String> previous = describe(plan);
+            Migrator.Report report = migrator.switchTo(traffic, route, config.method());
+            List<Member> ready = members.values().stream().filter(m -> m.state == State.READY && m.blockMs != null).toList();
+            take(stages, snapshot(ready));
+            log.add("switch", fields("trigger", why, "cause", "forced", "epoch", route.epoch(), "chosen_plan", describe(stages),
+                    "current_plan", previous, "baseline_plan", describe(firstPlan), "migration", report(report)));
+            return report;
+        });
+    }
+
+    private <T> T onController(java.util.concurrent.Callable<T> task) {
         try {
-            return controller.submit(() -> plan == null ? null : describe(plan)).get(1, TimeUnit.MINUTES);
+            return controller.submit(task).get(10, TimeUnit.MINUTES);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof EdgeSplitException es ? es
+                    : new EdgeSplitException(ErrorCode.RUNTIME_FAILED, e.getCause().getMessage(), e.getCause());
         } catch (Exception e) {
-            throw new EdgeSplitException(ErrorCode.INTERNAL, "reading the plan: " + e.getMessage(), e);
+            throw new EdgeSplitException(ErrorCode.INTERNAL, "the controller did not answer: " + e.getMessage(), e);
         }
     }
 
@@ -289,8 +344,17 @@ public final class Orchestrator implements AutoCloseable {
         }
     }
 
+    /** Workers share this machine's cores: profiling two at once would measure each slower than it is. */
+    private static final java.util.concurrent.Semaphore PROFILING = new java.util.concurrent.Semaphore(1);
+
     /** Times the model's blocks on the worker: the planner uses what is measured, not what is declared. */
     private void profile(Member m) {
+        try {
+            PROFILING.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
         try {
             var reply = gateway.peers().workerBlocking(m.address).withDeadlineAfter(10, TimeUnit.MINUTES)
                     .profile(ProfileRequest.newBuilder().setModel(config.model()).setTokens(profileTokens()).setRepeats(5).build());
@@ -308,6 +372,8 @@ public final class Orchestrator implements AutoCloseable {
         } catch (RuntimeException e) {
             m.state = State.DEAD;
             log.add("node-profile-failed", fields("node", m.name, "error", String.valueOf(e.getMessage())));
+        } finally {
+            PROFILING.release();
         }
     }
 

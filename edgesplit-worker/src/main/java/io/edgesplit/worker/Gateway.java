@@ -69,6 +69,8 @@ public final class Gateway implements AutoCloseable {
     private final Peers peers;
     private final String host;
     private final Map<String, CompletableFuture<StepResult>> pending = new ConcurrentHashMap<>();
+    /** EMULATED links from the gateway to nodes, by node name; they win over a hop's own. */
+    private final Map<String, LinkSpec> emulatedLinks = new ConcurrentHashMap<>();
 
     private Gateway(Server server, Peers peers, String host) {
         this.server = server;
@@ -160,7 +162,9 @@ public final class Gateway implements AutoCloseable {
                     + privacy.className() + "' may not go to node " + first.node() + " in zone '" + first.zone() + "'"));
         }
         StepRequest request = req.build();
-        peers.links().send(first.address(), request.getRoute().getHops(0).getLinkIn(), request.getSerializedSize(),
+        LinkSpec emulated = emulatedLinks.get(first.node());
+        peers.links().send(first.address(), emulated != null ? emulated.wire() : request.getRoute().getHops(0).getLinkIn(),
+                request.getSerializedSize(),
                 () -> Senders.step(peers.worker(first.address()), request, new StreamObserver<>() {
             @Override
             public void onNext(StepAck value) {}
@@ -185,6 +189,28 @@ public final class Gateway implements AutoCloseable {
             r.getTensorsList().forEach(t -> out.put(t.getName(), t));
             return out;
         });
+    }
+
+    /**
+     * Emulates the link from the gateway to {@code node} (EMULATED): every request sent to it is
+     * delayed by latency + bytes / bandwidth. Null removes the emulation.
+     */
+    public void emulateLink(String node, LinkSpec link) {
+        if (link == null) {
+            emulatedLinks.remove(node);
+        } else {
+            emulatedLinks.put(node, link);
+        }
+    }
+
+    /**
+     * Emulates the link from the worker at {@code address} to {@code peer} (a node name, or
+     * "gateway"), on that worker (EMULATED). Null removes the emulation.
+     */
+    public void emulateLink(String address, String peer, LinkSpec link) {
+        peers.workerBlocking(address).withDeadlineAfter(10, TimeUnit.SECONDS).setEmulatedLink(
+                io.edgesplit.wire.v1.EmulatedLinkSetting.newBuilder().setPeer(peer)
+                        .setLink(link == null ? EmulatedLink.getDefaultInstance() : link.wire()).build());
     }
 
     /** Decodes a result tensor; the caller closes it. */

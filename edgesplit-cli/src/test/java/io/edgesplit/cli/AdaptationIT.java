@@ -1,0 +1,61 @@
+package io.edgesplit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.edgesplit.cli.config.ClusterFile;
+import io.edgesplit.orchestrator.AdaptationScenario;
+import io.edgesplit.orchestrator.AdaptationScenario.Result;
+import io.edgesplit.orchestrator.AdaptationScenario.Way;
+import io.edgesplit.orchestrator.BandwidthTrace;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Required result 3 of the orchestrator issue, on the example cluster (its three 'measure' nodes as
+ * worker processes, EMULATED speeds and links): when the busiest link of the first plan loses
+ * bandwidth, 10x scripted or following a real HSDPA trace, the adaptive system switches plan and a
+ * static one (same first plan, no adaptation) does not; no request fails and all outputs agree.
+ */
+class AdaptationIT {
+    private static final Path CLUSTER = Path.of("../examples/cluster-emulated.yaml");
+
+    private static void check(Result adaptive, Result fixed) {
+        assertThat(adaptive.firstPlan()).isEqualTo(fixed.firstPlan());
+        assertThat(adaptive.switchAtS()).as("adaptive switched after the change").isNotNull();
+        assertThat(adaptive.lastPlan()).isNotEqualTo(adaptive.firstPlan());
+        assertThat(fixed.switchesS()).as("static never switches").isEmpty();
+        assertThat(fixed.lastPlan()).isEqualTo(fixed.firstPlan());
+        assertThat(fixed.decisions()).anySatisfy(d -> assertThat(d.get("kind")).isEqualTo("kept"));
+        for (Result r : new Result[] {adaptive, fixed}) {
+            assertThat(r.failedRequests()).isZero();
+            assertThat(r.consistent()).isTrue();
+        }
+        assertThat(adaptive.outputs()).isEqualTo(fixed.outputs());
+        assertThat(adaptive.decisions()).filteredOn(d -> "switch".equals(d.get("kind"))).allSatisfy(d -> {
+            assertThat(d).containsKeys("trigger", "predicted_current", "predicted_new", "move_cost_ms", "chosen_plan",
+                    "baseline_plan", "migration");
+            assertThat((String) d.get("trigger")).contains("bandwidth");
+        });
+    }
+
+    @Test
+    void aScriptedTenfoldDropMakesTheAdaptiveSystemSwitchAndNotTheStaticOne() throws Exception {
+        var options = AdaptationBenchCommand.options(ClusterFile.read(CLUSTER), "builtin:minilm", 128, 10, null, 0, 1, 4, 6);
+        Result adaptive = AdaptationScenario.run(options, Way.ADAPTIVE, System.out::println);
+        Result fixed = AdaptationScenario.run(options, Way.STATIC, System.out::println);
+        check(adaptive, fixed);
+        System.out.println("scripted drop: " + AdaptationBenchCommand.report(Map.of(Way.ADAPTIVE, adaptive, Way.STATIC, fixed),
+                options, Path.of("-"), Path.of("-")).entrySet().stream().filter(e -> e.getKey().startsWith("p95")
+                || e.getKey().equals("reaction_s")).toList());
+    }
+
+    @Test
+    void followingARealBandwidthTraceTheAdaptiveSystemSwitchesAndTheStaticOneDoesNot() throws Exception {
+        var options = AdaptationBenchCommand.options(ClusterFile.read(CLUSTER), "builtin:minilm", 128, 10,
+                BandwidthTrace.read(BandwidthTrace.BUILTIN), 28, 2, 3, 12);
+        Result adaptive = AdaptationScenario.run(options, Way.ADAPTIVE, System.out::println);
+        Result fixed = AdaptationScenario.run(options, Way.STATIC, System.out::println);
+        check(adaptive, fixed);
+    }
+}

@@ -91,13 +91,16 @@ final class AdaptationBenchCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         List<Way> ways = trace == null ? List.of(Way.ADAPTIVE, Way.STATIC, Way.ORACLE) : List.of(Way.ADAPTIVE, Way.STATIC);
         Map<Way, Result> results = new LinkedHashMap<>();
+        List<String> first = null;
         for (Way w : ways) {
-            results.put(w, AdaptationScenario.run(options, w, line -> {
+            Result r = AdaptationScenario.run(options, w, first, line -> {
                 if (!json) {
                     err.println(line);
                     err.flush();
                 }
-            }));
+            });
+            first = first == null ? r.firstPlan() : first; // every way starts from the adaptive run's first plan
+            results.put(w, r);
         }
         Files.createDirectories(out);
         Path csv = out.resolve("timeline.csv");

@@ -43,7 +43,7 @@ class AdaptationIT {
     void aScriptedTenfoldDropMakesTheAdaptiveSystemSwitchAndNotTheStaticOne() throws Exception {
         var options = AdaptationBenchCommand.options(ClusterFile.read(CLUSTER), "builtin:minilm", 128, 10, null, 0, 1, 4, 6);
         Result adaptive = AdaptationScenario.run(options, Way.ADAPTIVE, System.out::println);
-        Result fixed = AdaptationScenario.run(options, Way.STATIC, System.out::println);
+        Result fixed = AdaptationScenario.run(options, Way.STATIC, adaptive.firstPlan(), System.out::println);
         check(adaptive, fixed);
         System.out.println("scripted drop: " + AdaptationBenchCommand.report(Map.of(Way.ADAPTIVE, adaptive, Way.STATIC, fixed),
                 options, Path.of("-"), Path.of("-")).entrySet().stream().filter(e -> e.getKey().startsWith("p95")
@@ -55,7 +55,7 @@ class AdaptationIT {
         var options = AdaptationBenchCommand.options(ClusterFile.read(CLUSTER), "builtin:minilm", 128, 10,
                 BandwidthTrace.read(BandwidthTrace.BUILTIN), 28, 2, 3, 12);
         Result adaptive = AdaptationScenario.run(options, Way.ADAPTIVE, System.out::println);
-        Result fixed = AdaptationScenario.run(options, Way.STATIC, System.out::println);
+        Result fixed = AdaptationScenario.run(options, Way.STATIC, adaptive.firstPlan(), System.out::println);
         check(adaptive, fixed);
     }
 }

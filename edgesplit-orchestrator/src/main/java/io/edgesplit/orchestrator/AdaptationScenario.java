@@ -54,6 +54,11 @@ public final class AdaptationScenario {
             BandwidthTrace trace, double traceStartS, double traceSpeedup, Duration before, Duration after,
             Objective objective, int distinctInputs) {}
 
+    /** As {@link #run(Options, Way, Consumer)}, starting from {@code firstPlan} ("node:first-last" stages; null: the planner's). */
+    public static Result run(Options o, Way way, List<String> firstPlan, Consumer<String> progress) throws Exception {
+        return run(o, way, progress, firstPlan);
+    }
+
     /** One request: when it started (s from the start of the timed run), its latency, the link's bandwidth then, the route epoch. */
     public record Point(double tS, double latencyMs, double bandwidthMbps, long epoch) {}
 
@@ -69,6 +74,10 @@ public final class AdaptationScenario {
     private AdaptationScenario() {}
 
     public static Result run(Options o, Way way, Consumer<String> progress) throws Exception {
+        return run(o, way, progress, null);
+    }
+
+    private static Result run(Options o, Way way, Consumer<String> progress, List<String> firstPlan) throws Exception {
         Map<String, OrchestratorConfig.NodeInfo> infos = new HashMap<>();
         o.nodes().forEach(n -> infos.put(n.name(), n.info()));
         OrchestratorConfig config = OrchestratorConfig.defaults(o.model(), Policy.of(o.objective())).withNodes(infos)
@@ -99,6 +108,16 @@ public final class AdaptationScenario {
                         new DimValues(1, o.tokens(), 0, 64, 4, Map.of()), Set.of()));
             }
             try {
+                if (firstPlan != null) {
+                    List<Stage> stages = new ArrayList<>();
+                    for (String st : firstPlan) {
+                        int colon = st.lastIndexOf(':');
+                        String[] range = st.substring(colon + 1).split("-");
+                        stages.add(new Stage(io.edgesplit.core.cluster.NodeId.of(st.substring(0, colon)),
+                                Integer.parseInt(range[0]), Integer.parseInt(range[1]), 1, 1));
+                    }
+                    orch.force(stages, "the same first plan as the run compared with");
+                }
                 for (int i = 0; i < 5; i++) {
                     traffic.submit(Gateway.Privacy.NONE, inputs.get(i % inputs.size())).get(2, TimeUnit.MINUTES);
                 }
@@ -168,7 +187,10 @@ public final class AdaptationScenario {
                 long startMs = System.currentTimeMillis() - (System.nanoTime() - start) / 1_000_000;
                 for (Map<String, Object> d : decisions) {
                     if ("switch".equals(d.get("kind"))) {
-                        switches.add(((Number) d.get("time_ms")).longValue() / 1000.0 - startMs / 1000.0);
+                        double at = ((Number) d.get("time_ms")).longValue() / 1000.0 - startMs / 1000.0;
+                        if (at >= 0) {
+                            switches.add(at);
+                        }
                     }
                 }
                 Double switchAt = switches.stream().filter(t -> t >= dropS).findFirst().orElse(null);

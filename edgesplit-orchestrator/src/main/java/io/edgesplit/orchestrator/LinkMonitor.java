@@ -10,8 +10,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Link bandwidth estimated from real transfers: every worker reports, per peer it sends to, the
- * bytes and time of its messages (timed from handing a message to the link to the receiver's
- * acknowledgement). A link's latency is taken as configured (plus the data plane's cost per
+ * bytes and time of its messages, smoothed (timed from handing a message to the link to the
+ * receiver's acknowledgement). A link's latency is taken as configured (plus the data plane's cost per
  * message); what a message takes beyond that is put down to bandwidth. Only messages large enough
  * for their size to matter update the estimate. Estimates are smoothed; the raw series is kept for
  * plots.
@@ -19,7 +19,9 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class LinkMonitor {
     /** Messages smaller than this say little about bandwidth. */
     static final double MIN_BYTES = 16 * 1024;
-    /** Weight of the newest report in the smoothed estimate. */
+    /** A link's first messages pay for connections and JIT warm-up: its estimate starts after these. */
+    static final int MIN_TRANSFERS = 8;
+    /** Weight of the newest report in the smoothed estimate (the worker's figures are smoothed already). */
     static final double ALPHA = 0.5;
     static final int SERIES = 20_000;
 
@@ -48,14 +50,14 @@ public final class LinkMonitor {
             if (seen != null && seen == l.getTransfers()) {
                 continue; // nothing sent since the last report
             }
-            if (l.getBytesEwma() < MIN_BYTES) {
-                continue;
+            if (l.getBytesEwma() < MIN_BYTES || l.getTransfers() < MIN_TRANSFERS) {
+                continue; // small messages say little about bandwidth; the first ones pay for warming up
             }
-            double transferMs = Math.max(l.getLastMs() - latencyMs.apply(from, l.getPeer()), 0.05);
+            double transferMs = Math.max(l.getMsEwma() - latencyMs.apply(from, l.getPeer()), 0.05);
             double bw = l.getBytesEwma() / (transferMs / 1000);
             double smoothed = estimates.merge(k, bw, (old, fresh) -> (1 - ALPHA) * old + ALPHA * fresh);
             synchronized (series) {
-                series.add(new Sample(nowMs, from, l.getPeer(), l.getBytesEwma(), l.getLastMs(), smoothed));
+                series.add(new Sample(nowMs, from, l.getPeer(), l.getBytesEwma(), l.getMsEwma(), smoothed));
                 if (series.size() > SERIES) {
                     series.removeFirst();
                 }

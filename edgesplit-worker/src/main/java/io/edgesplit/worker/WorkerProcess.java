@@ -59,7 +59,7 @@ public final class WorkerProcess implements AutoCloseable {
             while ((line = out.readLine()) != null) {
                 String ready = "worker " + name + " listening on port ";
                 if (line.startsWith(ready)) {
-                    Thread.ofVirtual().start(() -> out.lines().forEach(l -> { })); // keep draining its output
+                    Thread.ofVirtual().start(() -> drain(out)); // keep draining its output
                     return new WorkerProcess(p, "127.0.0.1:" + line.substring(ready.length()).split(" ")[0]);
                 }
             }
@@ -69,6 +69,16 @@ public final class WorkerProcess implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new EdgeSplitException(ErrorCode.INTERNAL, "interrupted while starting worker " + name, e);
+        }
+    }
+
+    private static void drain(BufferedReader out) {
+        try {
+            while (out.readLine() != null) {
+                // the worker's log lines are not needed here
+            }
+        } catch (IOException e) {
+            // the process is gone
         }
     }
 

@@ -145,7 +145,7 @@ final class AdaptationBenchCommand implements Callable<Integer> {
         }
         List<Link> links = file.links();
         return new AdaptationScenario.Options(model, tokens, nodes, links, drop, trace, traceStart, traceSpeedup,
-                Duration.ofMillis((long) (before * 1000)), Duration.ofMillis((long) (after * 1000)), Objective.LATENCY, 8);
+                Duration.ofMillis((long) (before * 1000)), Duration.ofMillis((long) (after * 1000)), Objective.LATENCY, 8, 6);
     }
 
     static Map<String, Object> report(Map<Way, Result> results, AdaptationScenario.Options o, Path csv, Path png) {

@@ -18,7 +18,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -84,14 +83,16 @@ final class MigrationBenchCommand implements Callable<Integer> {
             Gateway.HopSpec onB = g.load(b.address(), "edge", model, 0, last, 0, null);
             long epoch = 1;
             for (int length : lengths) {
-                if (length + 8 > context) {
-                    throw EdgeSplitException.invalidArgument("length " + length + " + 8 decoded tokens is over the context of "
-                            + context);
+                if (length > context) {
+                    throw EdgeSplitException.invalidArgument("length " + length + " is over the context of " + context);
                 }
                 for (Migrator.Method method : ms) {
                     boolean forth = rows.size() % 2 == 0;
                     Gateway.HopSpec from = forth ? onA : onB;
                     Gateway.HopSpec to = forth ? onB : onA;
+                    if (!rows.isEmpty()) {
+                        awaitUnloaded(g, to.address()); // the move before unloads its old range after a grace period
+                    }
                     g.load(from.address(), "edge", model, 0, last, epoch, null); // the move before unloaded it
                     g.load(to.address(), "edge", model, 0, last, epoch, null); // loaded ahead: only the caches move
                     Map<String, Object> row = run(g, am, length, method, new Decoding.Route(epoch, List.of(from)),
@@ -129,38 +130,69 @@ final class MigrationBenchCommand implements Callable<Integer> {
 
     private Map<String, Object> run(Gateway g, AnalyzedModel am, int length, Migrator.Method method, Decoding.Route from,
             Decoding.Route to) throws Exception {
-        int[] prompt = new int[length - 4];
+        int context = am.model().metadata("edgesplit.context").map(Integer::parseInt).orElse(Integer.MAX_VALUE);
+        // the move starts after 5 decoded tokens; decoding goes on while the caches are copied, so near the
+        // end of the context the prompt is shorter to leave room: cached_tokens says where the hold came
+        int[] prompt = new int[Math.min(length, context - 100) - 5];
         for (int i = 0; i < prompt.length; i++) {
             prompt[i] = 1 + (i * 7919) % 5000;
         }
         List<Long> times = new java.util.concurrent.CopyOnWriteArrayList<>();
         try (Decoding d = new Decoding(g, model, am, from, Duration.ofMinutes(5))) {
+            if (prompt.length < 1) {
+                throw EdgeSplitException.invalidArgument("length " + length + " is too short");
+            }
             d.sink((seq, t) -> times.add(System.nanoTime()));
-            CompletableFuture<Decoding.Result> f = d.start(new Decoding.Request("s", prompt, Sampling.greedy(), 14, Set.of(),
-                    Gateway.Privacy.NONE));
+            java.util.concurrent.atomic.AtomicReference<String> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            d.listener((seq, node, error) -> failure.set("a step failed at " + node + ": " + error));
+            CompletableFuture<Decoding.Result> f = d.start(new Decoding.Request("s" + method.label() + length, prompt,
+                    Sampling.greedy(), context - prompt.length - 1, Set.of(), Gateway.Privacy.NONE));
             while (times.size() < 5) {
+                if (failure.get() != null) {
+                    throw new EdgeSplitException(io.edgesplit.core.error.ErrorCode.RUNTIME_FAILED, failure.get());
+                }
+                if (f.isDone()) {
+                    f.get(); // it failed: say why
+                    throw new EdgeSplitException(io.edgesplit.core.error.ErrorCode.INTERNAL, "the sequence ended before 5 tokens");
+                }
                 Thread.sleep(1);
             }
             long t0 = System.nanoTime();
             Migrator.Report report = new Migrator(g).switchTo(d, to, method);
+            if (report.sequences() != 1) {
+                throw new EdgeSplitException(io.edgesplit.core.error.ErrorCode.INTERNAL, "the sequence was not decoding "
+                        + "at the switch; give it more room");
+            }
             int tokensAtSwitch = times.size();
-            while (times.size() < tokensAtSwitch + 1 && !f.isDone()) {
+            while (times.size() < tokensAtSwitch + 3 && !f.isDone()) {
+                if (failure.get() != null) {
+                    throw new EdgeSplitException(io.edgesplit.core.error.ErrorCode.RUNTIME_FAILED, failure.get());
+                }
                 Thread.sleep(1);
             }
+            long held = t0 + (long) ((report.loadMs() + report.precopyMs()) * 1e6); // the sequence is held from here
             long t1 = System.nanoTime();
-            f.get(5, TimeUnit.MINUTES);
+            d.close(); // enough tokens: the rest is not timed
+            g.endSequence(to.hops(), "s" + method.label() + length);
             double longest = 0;
+            double precopyGap = 0;
             List<Double> plain = new ArrayList<>();
             for (int i = 1; i < times.size(); i++) {
                 double gap = (times.get(i) - times.get(i - 1)) / 1e6;
-                boolean during = times.get(i) >= t0 && times.get(i - 1) <= t1;
-                if (during) {
-                    longest = Math.max(longest, gap);
+                if (times.get(i) >= held && times.get(i - 1) <= t1) {
+                    longest = Math.max(longest, gap); // spans the hold at the token boundary
+                } else if (times.get(i) >= t0 && times.get(i - 1) <= held) {
+                    precopyGap = Math.max(precopyGap, gap); // decoding went on while the caches were copied
                 } else {
                     plain.add(gap);
                 }
             }
             double step = plain.isEmpty() ? 0 : Median.of(plain.stream().mapToDouble(Double::doubleValue).toArray());
+            if (System.getenv("EDGESPLIT_DEBUG_GAPS") != null) {
+                StringBuilder b = new StringBuilder(method.label() + " tokens at (ms from the move's start):");
+                times.forEach(t -> b.append(String.format(Locale.ROOT, " %.0f", (t - t0) / 1e6)));
+                System.err.println(b + " | " + report);
+            }
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("method", method.label());
             row.put("length", length);
@@ -168,6 +200,7 @@ final class MigrationBenchCommand implements Callable<Integer> {
             row.put("max_stall_ms", Math.max(0, longest - step));
             row.put("longest_gap_ms", longest);
             row.put("decode_step_ms_median", step);
+            row.put("longest_gap_during_precopy_ms", precopyGap);
             row.put("kv_bytes", report.kvBytes());
             row.put("precopy_ms", report.precopyMs());
             row.put("hold_ms", report.holdMs());
@@ -175,6 +208,15 @@ final class MigrationBenchCommand implements Callable<Integer> {
             row.put("switch_total_ms", report.totalMs());
             row.put("fallback", report.fallback());
             return row;
+        }
+    }
+
+    /** Waits until the worker holds no range of the model (the previous move's source, freed after its grace). */
+    private void awaitUnloaded(Gateway g, String address) throws InterruptedException {
+        long until = System.nanoTime() + 30_000_000_000L;
+        while (System.nanoTime() < until
+                && g.telemetry(address).getLoadedList().stream().anyMatch(r -> r.getModel().equals(model))) {
+            Thread.sleep(50);
         }
     }
 

@@ -32,12 +32,23 @@ final class WorkerCommand implements Callable<Integer> {
             description = "refuse new sequences while KV caches use this much (running ones go on). Default: 2 GiB")
     long kvBudget = 2L << 30;
 
+    @Option(names = "--join", paramLabel = "HOST:PORT", description = "join the orchestrator there (heartbeats, profiling, its plans)")
+    String join;
+
+    @Option(names = "--advertise", paramLabel = "HOST", description = "the host others reach this worker at. Default: ${DEFAULT-VALUE}")
+    String advertise = "127.0.0.1";
+
+    @Option(names = "--declare-speed", paramLabel = "S",
+            description = "the speed this worker claims when joining (the orchestrator measures it anyway). Default: its own")
+    double declareSpeed = 0;
+
     @Override
     public Integer call() throws InterruptedException {
         if (port < 0 || port > 65535 || queue < 1) {
             throw EdgeSplitException.invalidArgument("--port must be 0-65535 and --queue >= 1");
         }
-        WorkerMain.run(name, zone, port, threads, queue, speed, kvBudget);
+        WorkerMain.run(name, zone, port, threads, queue, speed, kvBudget,
+                join == null ? null : new WorkerMain.Join(join, advertise, declareSpeed));
         return EdgeSplitCli.OK;
     }
 }

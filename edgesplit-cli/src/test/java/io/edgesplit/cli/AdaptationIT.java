@@ -58,4 +58,24 @@ class AdaptationIT {
         Result fixed = AdaptationScenario.run(options, Way.STATIC, adaptive.firstPlan(), System.out::println);
         check(adaptive, fixed);
     }
+
+    @Test
+    void aFlappingLinkMakesAtMostTheConfiguredNumberOfSwitches(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        StringBuilder flapping = new StringBuilder();
+        for (int t = 0; t < 40; t++) {
+            flapping.append(t).append(t % 2 == 0 ? " 100\n" : " 10\n"); // Mbit/s: 10x down and up again every second
+        }
+        Path trace = dir.resolve("flapping.txt");
+        java.nio.file.Files.writeString(trace, flapping);
+        var options = AdaptationBenchCommand.options(ClusterFile.read(CLUSTER), "builtin:minilm", 128, 10,
+                BandwidthTrace.read(trace.toString()), 0, 1, 3, 14).withMaxSwitchesPerMinute(2);
+        Result adaptive = AdaptationScenario.run(options, Way.ADAPTIVE, System.out::println);
+        assertThat(adaptive.failedRequests()).isZero();
+        assertThat(adaptive.switchesS()).hasSizeLessThanOrEqualTo(2);
+        assertThat(adaptive.decisions()).filteredOn(d -> "switch".equals(d.get("kind"))).hasSizeLessThanOrEqualTo(2);
+        long limited = adaptive.decisions().stream()
+                .filter(d -> String.valueOf(d.get("not_switched_because")).contains("switches in the last minute")).count();
+        assertThat(adaptive.switchesS().size() + limited).as("the link flapped enough to want more switches than allowed")
+                .isGreaterThanOrEqualTo(3);
+    }
 }

@@ -52,7 +52,18 @@ public final class AdaptationScenario {
      */
     public record Options(String model, int tokens, List<Node> nodes, List<Link> links, double dropFactor,
             BandwidthTrace trace, double traceStartS, double traceSpeedup, Duration before, Duration after,
-            Objective objective, int distinctInputs) {}
+            Objective objective, int distinctInputs, int maxSwitchesPerMinute) {
+
+        public Options withMaxSwitchesPerMinute(int n) {
+            return new Options(model, tokens, nodes, links, dropFactor, trace, traceStartS, traceSpeedup, before, after,
+                    objective, distinctInputs, n);
+        }
+
+        public Options withTrace(BandwidthTrace t, double startS, double speedup) {
+            return new Options(model, tokens, nodes, links, dropFactor, t, startS, speedup, before, after, objective,
+                    distinctInputs, maxSwitchesPerMinute);
+        }
+    }
 
     /** As {@link #run(Options, Way, Consumer)}, starting from {@code firstPlan} ("node:first-last" stages; null: the planner's). */
     public static Result run(Options o, Way way, List<String> firstPlan, Consumer<String> progress) throws Exception {
@@ -83,7 +94,7 @@ public final class AdaptationScenario {
         OrchestratorConfig config = OrchestratorConfig.defaults(o.model(), Policy.of(o.objective())).withNodes(infos)
                 .withLinks(o.links()).withMinWorkers(o.nodes().size()).withProfileTokens(o.tokens())
                 .withTiming(Duration.ofMillis(100), Duration.ofSeconds(3), Duration.ofMillis(100))
-                .withSwitching(2.0, 0.1, way == Way.ADAPTIVE ? 6 : 0);
+                .withSwitching(2.0, 0.1, way == Way.ADAPTIVE ? o.maxSwitchesPerMinute() : 0);
         List<WorkerProcess> workers = new ArrayList<>();
         try (Orchestrator orch = Orchestrator.start(config, "127.0.0.1", 0, 0)) {
             for (Node n : o.nodes()) {

@@ -83,6 +83,8 @@ public final class Decoding implements Traffic, AutoCloseable {
 
     /** A sequence that fails this many times after being replayed fails for good (the failure is not the route's). */
     static final int MAX_REPLAYS = 5;
+    /** Longest warm-up request, in tokens. */
+    static final int WARMUP_TOKENS = 512;
 
     private final Gateway gateway;
     private final String model;
@@ -379,6 +381,7 @@ public final class Decoding implements Traffic, AutoCloseable {
                         s.produced = 0;
                         s.sampler = new Sampler(s.request.sampling());
                         s.requestId = newRequestId(s.request.id());
+                        s.step = 0; // step 0 tells every hop to start the sequence's caches afresh
                     }
                     go.add(s);
                 }
@@ -422,6 +425,25 @@ public final class Decoding implements Traffic, AutoCloseable {
     public void resetStall() {
         synchronized (lock) {
             maxStallNanos = 0;
+        }
+    }
+
+    @Override
+    public CompletableFuture<Void> warmUp(List<Gateway.HopSpec> hops, long epoch) {
+        long longest = 1;
+        for (Seq s : active.values()) {
+            longest = Math.max(longest, s.past + 1);
+        }
+        // a prefill as long as the longest sequence sizes the new ranges' buffers; capped, as it costs compute
+        int tokens = (int) Math.min(Math.min(longest, WARMUP_TOKENS), context == Integer.MAX_VALUE ? longest : context - 1);
+        long[] ids = new long[tokens];
+        java.util.Arrays.fill(ids, 1);
+        Map<String, OnnxTensor> in = inputs.step(OrtRuntime.get().env(), new long[][] {ids}, 0);
+        try {
+            return gateway.submit(model, epoch, hops, null, "warmup/" + attempts.incrementAndGet(), null, 0,
+                    Gateway.Privacy.NONE, in, 0).thenApply(out -> null);
+        } finally {
+            in.values().forEach(OnnxTensor::close);
         }
     }
 

@@ -214,6 +214,11 @@ public final class Encoding implements Traffic, AutoCloseable {
     }
 
     @Override
+    public CompletableFuture<Void> warmUp(List<Gateway.HopSpec> hops, long epoch) {
+        return CompletableFuture.completedFuture(null); // encoders' first request is the warm-up; nothing to size for
+    }
+
+    @Override
     public long completed() {
         return completed.sum();
     }

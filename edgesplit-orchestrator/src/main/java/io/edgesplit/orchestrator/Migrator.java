@@ -58,10 +58,22 @@ public final class Migrator {
     /** A range of blocks whose caches go from an old hop to a new one. */
     record Transfer(HopSpec from, HopSpec to, int first, int last) {}
 
+    /** How long old ranges stay loaded after a switch. */
+    public static final long UNLOAD_GRACE_MS = 1000;
+
+    /** Pre-copy rounds at most before the sequences are held. */
+    static final int PRECOPY_ROUNDS = 5;
+
     private final Gateway gateway;
+    private volatile java.util.function.Consumer<String> phases = p -> { };
 
     public Migrator(Gateway gateway) {
         this.gateway = Objects.requireNonNull(gateway, "gateway == null");
+    }
+
+    /** Told each phase as it starts: load, precopy, hold, copy, fence, resume (for logs and fault tests). */
+    public void phases(java.util.function.Consumer<String> listener) {
+        phases = Objects.requireNonNull(listener);
     }
 
     static boolean same(HopSpec a, HopSpec b) {
@@ -99,6 +111,7 @@ public final class Migrator {
                     + current.epoch());
         }
         String model = decoding.model();
+        phases.accept("load");
         List<HopSpec> toLoad = next.hops().stream().filter(n -> current.hops().stream().noneMatch(o -> same(o, n))).toList();
         List<CompletableFuture<HopSpec>> loads = new ArrayList<>();
         for (HopSpec h : toLoad) {
@@ -112,24 +125,49 @@ public final class Migrator {
         long bytes = 0;
         String fallback = null;
         Map<Transfer, Map<String, Long>> copied = new HashMap<>();
+        Set<String> precopied = new java.util.HashSet<>();
         long t1 = System.nanoTime();
+        // the new ranges run once at the running sequences' size while the old route serves
+        CompletableFuture<Void> warm = toLoad.isEmpty() ? CompletableFuture.completedFuture(null)
+                : decoding.warmUp(next.hops(), current.epoch());
         if (method == Method.PRECOPY) {
+            phases.accept("precopy");
             Map<String, Gateway.Privacy> running = decoding.sequences();
+            precopied.addAll(running.keySet());
             try {
-                for (var e : move(model, transfers, running, Map.of()).entrySet()) {
-                    copied.put(e.getKey(), positions(e.getValue()));
-                    bytes += bytes(e.getValue());
+                // rounds: the whole caches, then what was added meanwhile, until a round adds almost nothing
+                for (int round = 0; round < PRECOPY_ROUNDS; round++) {
+                    long added = 0;
+                    for (var e : move(model, transfers, running, copied).entrySet()) {
+                        Map<String, Long> now = positions(e.getValue());
+                        Map<String, Long> before = copied.getOrDefault(e.getKey(), Map.of());
+                        for (var p : now.entrySet()) {
+                            added = Math.max(added, p.getValue() - before.getOrDefault(p.getKey(), 0L));
+                        }
+                        copied.put(e.getKey(), now);
+                        bytes += bytes(e.getValue());
+                    }
+                    if (round > 0 && added <= 2) {
+                        break;
+                    }
                 }
             } catch (RuntimeException e) {
                 fallback = "pre-copy failed: " + e.getMessage();
             }
         }
+        try {
+            warm.get(10, TimeUnit.MINUTES);
+        } catch (Exception e) {
+            // a range that fails its warm-up fails its first step the same way: the usual fallback applies
+        }
         double precopyMs = ms(t1);
         long t2 = System.nanoTime();
+        phases.accept("hold");
         await(List.of(decoding.pause()), "holding the sequences at a token boundary");
         double holdMs = ms(t2);
         long t3 = System.nanoTime();
         if (fallback == null && method != Method.REPLAY) {
+            phases.accept("copy");
             Map<String, Gateway.Privacy> running = decoding.sequences();
             running.keySet().removeAll(decoding.failedSequences());
             try {
@@ -141,6 +179,7 @@ public final class Migrator {
             }
         }
         double finalCopyMs = ms(t3);
+        phases.accept("fence");
         Set<String> involved = new LinkedHashSet<>();
         current.hops().forEach(h -> involved.add(h.address()));
         next.hops().forEach(h -> involved.add(h.address()));
@@ -152,19 +191,38 @@ public final class Migrator {
             }
         }
         int sequences = decoding.sequences().size();
+        precopied.removeAll(decoding.sequences().keySet());
+        phases.accept("resume");
         decoding.resume(next, method == Method.REPLAY || fallback != null);
+        for (String gone : precopied) { // finished while their caches were being copied: drop the copies
+            try {
+                gateway.endSequence(next.hops(), gone);
+            } catch (RuntimeException e) {
+                // idle expiry frees them
+            }
+        }
         double stallMs = decoding.maxStallMs();
-        int unloaded = 0;
-        for (HopSpec o : current.hops()) {
-            if (next.hops().stream().noneMatch(n -> same(o, n))) {
+        // drained: nothing runs on the old ranges any more. Freeing them costs the worker a moment, so it
+        // happens after a grace period, not while the moved sequences take their first steps.
+        List<HopSpec> old = current.hops().stream().filter(o -> next.hops().stream().noneMatch(n -> same(o, n))).toList();
+        Thread.ofVirtual().name("unload-epoch-" + current.epoch()).start(() -> {
+            try {
+                Thread.sleep(UNLOAD_GRACE_MS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            for (HopSpec o : old) {
+                if (decoding.route().hops().stream().anyMatch(h -> same(h, o))) {
+                    continue; // a later switch took it back into use
+                }
                 try {
                     gateway.unload(o, model);
-                    unloaded++;
                 } catch (RuntimeException e) {
                     // gone already
                 }
             }
-        }
+        });
+        int unloaded = old.size();
         return new Report(current.epoch(), next.epoch(), method, sequences, toLoad.size(), unloaded, transfers.size(), bytes,
                 loadMs, precopyMs, holdMs, finalCopyMs, stallMs, ms(t0), fallback);
     }

@@ -182,6 +182,11 @@ public final class Orchestrator implements AutoCloseable {
         return monitor;
     }
 
+    /** Told each phase of every migration as it starts (see {@link Migrator#phases}). */
+    public void migrationPhases(java.util.function.Consumer<String> listener) {
+        migrator.phases(listener);
+    }
+
     /** The traffic once the first plan serves; waits up to {@code timeout}. */
     public Traffic awaitTraffic(Duration timeout) {
         try {
@@ -458,6 +463,7 @@ public final class Orchestrator implements AutoCloseable {
             }
         }
         measureRate(now);
+        probeIdleLinks(now);
         List<Member> ready = members.values().stream().filter(m -> m.state == State.READY && m.blockMs != null).toList();
         boolean broken = isBroken();
         if (plan == null && ready.size() < config.minWorkers()) {
@@ -543,12 +549,32 @@ public final class Orchestrator implements AutoCloseable {
         log.add("switch", considered);
     }
 
+    /**
+     * The first plan. Workers that served an earlier orchestrator report the plan epochs they saw and
+     * the ranges they hold: epochs go on above theirs (or every step would be refused as old), and a
+     * route they already hold whole is taken over as it is, with its loaded ranges, instead of the
+     * planner's (the controller then judges it like any current plan).
+     */
     private void adopt(PlanResult.Plan best, ClusterSnapshot snapshot, String trigger) {
-        Decoding.Route route = routeFor(best.stages(), 1);
+        long seen = 0;
+        List<Member> ready = members.values().stream().filter(m -> m.state == State.READY).toList();
+        for (Member m : ready) {
+            if (m.telemetry == null) {
+                return; // its first report is on its way: plan with it next time
+            }
+            seen = Math.max(seen, m.telemetry.getEpochsOrDefault(config.model(), 0));
+        }
+        List<Stage> reported = reportedRoute(ready);
+        if (reported != null && !same(reported, best.stages())) {
+            Prediction p = CostModel.predict(am.profile(), snapshot, policy, reported);
+            best = new PlanResult.Plan("reported by the workers", reported, p);
+            trigger = trigger + "; the workers still hold a whole route of epoch " + seen + ": taken over";
+        }
+        Decoding.Route route = routeFor(best.stages(), seen + 1);
         List<CompletableFuture<Gateway.HopSpec>> loads = new ArrayList<>();
         for (Gateway.HopSpec h : route.hops()) {
             loads.add(CompletableFuture.supplyAsync(() -> gateway.load(h.address(), h.zone(), config.model(), h.firstBlock(),
-                    h.lastBlock(), 1, null), r -> Thread.ofVirtual().start(r)));
+                    h.lastBlock(), route.epoch(), null), r -> Thread.ofVirtual().start(r)));
         }
         try {
             CompletableFuture.allOf(loads.toArray(CompletableFuture[]::new)).get(10, TimeUnit.MINUTES);
@@ -561,9 +587,35 @@ public final class Orchestrator implements AutoCloseable {
         traffic.listener(this::onStepFailed);
         firstPlan = best.stages();
         take(best.stages(), snapshot);
-        log.add("initial", fields("trigger", trigger, "epoch", 1L, "chosen_plan", describe(best.stages()),
+        log.add("initial", fields("trigger", trigger, "epoch", route.epoch(), "chosen_plan", describe(best.stages()),
                 "predicted", prediction(best.predicted())));
         started.complete(traffic);
+    }
+
+    /** A route the ready workers hold whole: one range each, tiling the model, for its newest epoch; or null. */
+    private List<Stage> reportedRoute(List<Member> ready) {
+        Map<Integer, Member> byFirst = new java.util.HashMap<>();
+        Map<Integer, Integer> lastOf = new java.util.HashMap<>();
+        for (Member m : ready) {
+            List<io.edgesplit.wire.v1.LoadedRange> mine = m.telemetry.getLoadedList().stream()
+                    .filter(r -> r.getModel().equals(config.model())).toList();
+            if (mine.size() == 1) {
+                byFirst.put(mine.getFirst().getFirstBlock(), m);
+                lastOf.put(mine.getFirst().getFirstBlock(), mine.getFirst().getLastBlock());
+            }
+        }
+        List<Stage> out = new ArrayList<>();
+        int next = 0;
+        while (next < am.blockCount()) {
+            Member m = byFirst.get(next);
+            if (m == null) {
+                return null;
+            }
+            int last = lastOf.get(next);
+            out.add(new Stage(NodeId.of(m.name), next, last, 1, 1));
+            next = last + 1;
+        }
+        return out;
     }
 
     private void recover(PlanResult.Plan best, ClusterSnapshot snapshot, String trigger) {
@@ -594,6 +646,49 @@ public final class Orchestrator implements AutoCloseable {
             inc.put(s.node().value(), members.get(s.node().value()).incarnation);
         }
         planIncarnations = inc;
+    }
+
+    /** Probe size: large enough for its bandwidth to show ({@link LinkMonitor#MIN_BYTES}). */
+    static final int PROBE_BYTES = 64 * 1024;
+    private final Map<String, Long> probedTransfers = new java.util.HashMap<>();
+    private long lastProbeMs;
+
+    /**
+     * Links from one worker to another or to the gateway that carried nothing since the last look
+     * get two probes, so that a link the plan stopped using is still known when it recovers.
+     */
+    private void probeIdleLinks(long now) {
+        if (plan == null || now - lastProbeMs < 1000) {
+            return;
+        }
+        lastProbeMs = now;
+        List<Member> ready = members.values().stream().filter(m -> m.state == State.READY && m.telemetry != null).toList();
+        for (Member from : ready) {
+            Map<String, Long> transfers = new java.util.HashMap<>();
+            from.telemetry.getLinksList().forEach(l -> transfers.put(l.getPeer(), l.getTransfers()));
+            List<String[]> peers = new ArrayList<>();
+            peers.add(new String[] {"gateway", gateway.address()});
+            ready.stream().filter(m -> m != from).forEach(m -> peers.add(new String[] {m.name, m.address}));
+            for (String[] peer : peers) {
+                String key = from.name + "->" + peer[0];
+                long count = transfers.getOrDefault(peer[0], 0L);
+                Long before = probedTransfers.put(key, count);
+                if (before != null && before < count - 2) {
+                    continue; // it carries traffic (more than our own probes): measured already
+                }
+                Thread.ofVirtual().name("probe-" + key).start(() -> {
+                    for (int i = 0; i < 2; i++) {
+                        try {
+                            gateway.peers().workerBlocking(from.address).withDeadlineAfter(5, TimeUnit.SECONDS).probe(
+                                    io.edgesplit.wire.v1.ProbeRequest.newBuilder().setPeer(peer[0]).setAddress(peer[1])
+                                            .setBytes(PROBE_BYTES).build());
+                        } catch (RuntimeException e) {
+                            return; // a dead peer is found out by its heartbeats
+                        }
+                    }
+                });
+            }
+        }
     }
 
     private void measureRate(long now) {

@@ -38,6 +38,13 @@ public interface Traffic {
 
     void resetStall();
 
+    /**
+     * Runs one throwaway request through {@code hops} (under the running {@code epoch}, so nothing
+     * is fenced off) at the size the running sequences have reached, so that newly loaded ranges
+     * have run once before they serve.
+     */
+    CompletableFuture<Void> warmUp(java.util.List<Gateway.HopSpec> hops, long epoch);
+
     /** Steps (decoders) or requests (encoders) completed so far. */
     long completed();
 }

@@ -89,4 +89,84 @@ class FaultRecoveryIT {
                     assertThat(t).containsExactly(expected.get(id)));
         }
     }
+
+    @Test
+    void aMigrationTargetThatDiesMidCopyFallsBackToReplayAndNothingIsLost() throws Exception {
+        OrchestratorConfig config = OrchestratorConfig.defaults(LiveMigrationIT.MODEL, Policy.of(Objective.THROUGHPUT))
+                .withMinWorkers(3).withTiming(Duration.ofMillis(200), Duration.ofMillis(1500), Duration.ofMillis(250));
+        try (Orchestrator o = Orchestrator.start(config, "127.0.0.1", 0, 0)) {
+            Map<String, WorkerProcess> workers = new java.util.LinkedHashMap<>();
+            for (String name : List.of("a", "b", "c")) {
+                workers.put(name, worker(name, o));
+            }
+            Decoding d = o.decoding(Duration.ofMinutes(3));
+            var requests = LiveMigrationIT.requests(6, 200);
+            Map<String, int[]> expected = LiveMigrationIT.run(d, requests, () -> { });
+            List<io.edgesplit.core.plan.Stage> now = o.currentStages();
+            // every range moves to the next worker; the one that takes the first range dies as the copy starts
+            List<io.edgesplit.core.plan.Stage> moved = new ArrayList<>();
+            for (int i = 0; i < now.size(); i++) {
+                var s = now.get(i);
+                moved.add(new io.edgesplit.core.plan.Stage(now.get((i + 1) % now.size()).node(), s.firstBlock(), s.lastBlock(), 1, 1));
+            }
+            String target = moved.getFirst().node().value();
+            AtomicLong tokens = new AtomicLong();
+            d.sink((seq, t) -> tokens.incrementAndGet());
+            o.migrationPhases(phase -> {
+                if (phase.equals("precopy") && workers.get(target).process().isAlive()) {
+                    workers.get(target).kill();
+                }
+            });
+            Map<String, int[]> got = LiveMigrationIT.run(d, requests, () -> {
+                await().atMost(Duration.ofMinutes(1)).until(() -> tokens.get() >= 6 * 30);
+                o.force(moved, "test: move every range");
+            });
+            for (String id : expected.keySet()) {
+                assertThat(got.get(id)).as(id).containsExactly(expected.get(id));
+            }
+            assertThat(o.decisions().entries("switch")).anySatisfy(e ->
+                    assertThat(String.valueOf(((Map<?, ?>) e.get("migration")).get("fallback"))).contains("pre-copy failed"));
+            assertThat(o.decisions().entries("recover")).isNotEmpty();
+            assertThat(o.currentPlan()).noneMatch(s -> s.startsWith(target + ":"));
+        }
+    }
+
+    @Test
+    void workersKeepServingThroughAnOrchestratorRestartAndTheNewOneGoesOnAboveTheirEpoch() throws Exception {
+        OrchestratorConfig config = OrchestratorConfig.defaults(LiveMigrationIT.MODEL, Policy.of(Objective.THROUGHPUT))
+                .withMinWorkers(3).withTiming(Duration.ofMillis(200), Duration.ofMillis(1500), Duration.ofMillis(250));
+        Map<String, int[]> expected;
+        int port;
+        List<Long> pids = new ArrayList<>();
+        long epochBefore;
+        try (Orchestrator first = Orchestrator.start(config, "127.0.0.1", 0, 0)) {
+            port = first.controlPort();
+            for (String name : List.of("a", "b", "c")) {
+                pids.add(worker(name, first).process().pid());
+            }
+            Decoding d = first.decoding(Duration.ofMinutes(3));
+            expected = LiveMigrationIT.run(d, LiveMigrationIT.requests(3, 100), () -> { });
+            List<io.edgesplit.core.plan.Stage> now = first.currentStages();
+            List<io.edgesplit.core.plan.Stage> rotated = new ArrayList<>();
+            for (int i = 0; i < now.size(); i++) {
+                var s = now.get(i);
+                rotated.add(new io.edgesplit.core.plan.Stage(now.get((i + 1) % now.size()).node(), s.firstBlock(), s.lastBlock(), 1, 1));
+            }
+            first.force(rotated, "test: a newer epoch before the restart");
+            epochBefore = d.route().epoch();
+            Thread.sleep(1500); // the old ranges are unloaded after their grace period
+        }
+        try (Orchestrator second = Orchestrator.start(config, "127.0.0.1", port, 0)) {
+            Decoding d = second.decoding(Duration.ofMinutes(3));
+            assertThat(d.route().epoch()).isGreaterThan(epochBefore);
+            assertThat(second.decisions().entries("node-joined")).hasSize(3);
+            assertThat(second.decisions().entries("initial").getFirst().get("trigger").toString()).contains("taken over");
+            Map<String, int[]> again = LiveMigrationIT.run(d, LiveMigrationIT.requests(3, 100), () -> { });
+            for (String id : expected.keySet()) {
+                assertThat(again.get(id)).as(id).containsExactly(expected.get(id));
+            }
+        }
+        assertThat(processes).allSatisfy(p -> assertThat(p.process().isAlive()).isTrue());
+        assertThat(processes.stream().map(p -> p.process().pid()).toList()).isEqualTo(pids);
+    }
 }

@@ -84,6 +84,12 @@ public final class Gateway implements AutoCloseable {
         Gateway[] self = new Gateway[1];
         GatewayGrpc.GatewayImplBase service = new GatewayGrpc.GatewayImplBase() {
             @Override
+            public void ping(io.edgesplit.wire.v1.PingRequest req, StreamObserver<StepAck> reply) {
+                reply.onNext(StepAck.getDefaultInstance());
+                reply.onCompleted();
+            }
+
+            @Override
             public void deliver(StepResult result, StreamObserver<StepAck> reply) {
                 CompletableFuture<StepResult> f = self[0].pending.remove(key(result.getRequestId(), result.getStep()));
                 if (f != null) {

@@ -428,6 +428,9 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                 }
                 StepContext ctx = req.getSequenceId().isEmpty() ? StepContext.stateless(batchOf(inputs))
                         : StepContext.sequence(req.getSequenceId(), batchOf(inputs));
+                if (req.getStep() == 0 && !req.getSequenceId().isEmpty()) {
+                    s.stage.endSequence(req.getSequenceId()); // a sequence starts afresh: nothing stale may feed it
+                }
                 if (!req.getSequenceId().isEmpty()) {
                     sequences.put(req.getSequenceId(), System.nanoTime());
                 }
@@ -561,6 +564,52 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
         }
         reply.onNext(StepAck.getDefaultInstance());
         reply.onCompleted();
+    }
+
+    @Override
+    public void ping(io.edgesplit.wire.v1.PingRequest req, StreamObserver<StepAck> reply) {
+        received.add(req.getSerializedSize());
+        reply.onNext(StepAck.getDefaultInstance());
+        reply.onCompleted();
+    }
+
+    @Override
+    public void probe(io.edgesplit.wire.v1.ProbeRequest req, StreamObserver<io.edgesplit.wire.v1.ProbeReply> reply) {
+        if (req.getBytes() < 0 || req.getBytes() > 16 << 20 || req.getAddress().isEmpty() || req.getPeer().isEmpty()) {
+            reply.onError(Status.INVALID_ARGUMENT.withDescription("a probe needs a peer, its address and 0..16 MiB")
+                    .asRuntimeException());
+            return;
+        }
+        var ping = io.edgesplit.wire.v1.PingRequest.newBuilder()
+                .setPayload(com.google.protobuf.ByteString.copyFrom(new byte[req.getBytes()])).build();
+        long size = ping.getSerializedSize();
+        long sent = System.nanoTime();
+        StreamObserver<StepAck> done = new StreamObserver<>() {
+            @Override
+            public void onNext(StepAck value) {
+                long nanos = System.nanoTime() - sent;
+                linkRates.computeIfAbsent(req.getPeer(), k -> new LinkRate()).record(size, nanos);
+                reply.onNext(io.edgesplit.wire.v1.ProbeReply.newBuilder().setMs(nanos / 1e6).build());
+                reply.onCompleted();
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                reply.onError(Status.UNAVAILABLE.withDescription("probe to " + req.getPeer() + " failed: "
+                        + Status.fromThrowable(t).getDescription()).asRuntimeException());
+            }
+
+            @Override
+            public void onCompleted() {}
+        };
+        count(req.getPeer(), "probe", size);
+        peers.links().send(req.getAddress(), linkTo(req.getPeer(), null), size, () -> {
+            if (req.getPeer().equals("gateway")) {
+                peers.gateway(req.getAddress()).ping(ping, done);
+            } else {
+                peers.worker(req.getAddress()).ping(ping, done);
+            }
+        });
     }
 
     @Override

@@ -36,7 +36,7 @@ import java.util.function.Function;
  * are listed as such in every output.
  */
 public record ClusterFile(String name, NodeId source, List<NodeSpec> nodes, List<Link> links,
-        Map<String, PrivacyClass> privacyClasses, Policy policy) {
+        Map<String, PrivacyClass> privacyClasses, Policy policy, ConfigNode orchestrator) {
 
     /** Where a node's block times come from. */
     public sealed interface Times permits Measured, Analytic {}
@@ -58,7 +58,7 @@ public record ClusterFile(String name, NodeId source, List<NodeSpec> nodes, List
     }
 
     private static final Set<String> TOP = Set.of("name", "source", "nodes", "links", "symmetric-links",
-            "privacy-classes", "policy");
+            "privacy-classes", "policy", "orchestrator");
     private static final Set<String> NODE = Set.of("name", "zone", "memory", "cores", "power", "cost-per-hour",
             "profile", "speed", "gflops", "overhead-ms");
     private static final Set<String> LINK = Set.of("from", "to", "bandwidth", "latency-ms");
@@ -146,7 +146,8 @@ public record ClusterFile(String name, NodeId source, List<NodeSpec> nodes, List
             }
         }
         Policy policy = root.has("policy") ? policy(root.get("policy"), classes) : Policy.of(Objective.LATENCY);
-        return new ClusterFile(name, source, nodes, links, classes, policy);
+        return new ClusterFile(name, source, nodes, links, classes, policy,
+                root.has("orchestrator") ? root.get("orchestrator") : null);
     }
 
     private static NodeId endpoint(ConfigNode l, String field, Set<NodeId> known, NodeId source) {

@@ -131,7 +131,7 @@ public final class Stage implements AutoCloseable {
             return new StageResult(out, owned);
         } finally {
             temporaries.forEach(OnnxTensor::close);
-            retired.forEach(Cache::close);
+            retired.forEach(c -> c.close());
             if (!ok) {
                 owned.forEach(OrtSession.Result::close);
             }
@@ -187,8 +187,8 @@ public final class Stage implements AutoCloseable {
                 if (from == 0) {
                     sink.accept(pair.present(), t);
                 } else {
-                    try (OnnxTensor delta = KvTensors.from(t, from)) {
-                        sink.accept(pair.present(), delta);
+                    try (KvTensors.Owned delta = KvTensors.from(t, from)) {
+                        sink.accept(pair.present(), delta.tensor());
                     }
                 }
             }
@@ -217,7 +217,7 @@ public final class Stage implements AutoCloseable {
                     }
                     OnnxTensor held = cache[b].past.get(pair.past());
                     if (from == 0) {
-                        cache[b].put(pair.past(), t);
+                        cache[b].put(pair.past(), t, t);
                         continue;
                     }
                     long have = held == null ? 0 : KvTensors.positions(held);
@@ -226,9 +226,13 @@ public final class Stage implements AutoCloseable {
                         throw new EdgeSplitException(ErrorCode.INVALID_ARGUMENT, "stage " + name + ": KV delta of '"
                                 + pair.present() + "' starts at position " + from + " but " + have + " are held");
                     }
-                    OnnxTensor joined = KvTensors.concat(held, t);
-                    t.close();
-                    cache[b].put(pair.past(), joined);
+                    KvTensors.Owned joined;
+                    try {
+                        joined = KvTensors.concat(held, t);
+                    } finally {
+                        t.close();
+                    }
+                    cache[b].put(pair.past(), joined.tensor(), joined);
                 }
             }
             if (!left.isEmpty()) {
@@ -271,36 +275,42 @@ public final class Stage implements AutoCloseable {
      */
     private static final class Cache implements AutoCloseable {
         final Map<String, OnnxTensor> past = new HashMap<>();
-        private final List<AutoCloseable> owners = new ArrayList<>();
+        /** The ORT result of the block's last step, owning all its tensors; or null. */
+        private OrtSession.Result result;
+        /** What owns each tensor imported or joined here, by past input. */
+        private final Map<String, AutoCloseable> own = new HashMap<>();
 
         static Cache of(OrtSession.Result result, java.util.Collection<StatePair> pairs) {
             Cache c = new Cache();
-            c.owners.add(result);
+            c.result = result;
             for (StatePair pair : pairs) {
                 result.get(pair.present()).ifPresent(v -> c.past.put(pair.past(), (OnnxTensor) v));
             }
             return c;
         }
 
-        /** Holds an imported tensor; one it replaces is closed if it was imported too. */
-        void put(String pastInput, OnnxTensor t) {
-            OnnxTensor old = past.put(pastInput, t);
-            if (old != null && owners.remove(old)) {
-                old.close();
-            }
-            owners.add(t);
+        /** Holds a tensor {@code owner} owns; what it replaces is closed if it was held the same way. */
+        void put(String pastInput, OnnxTensor t, AutoCloseable owner) {
+            past.put(pastInput, t);
+            close(own.put(pastInput, owner));
         }
 
-        @Override
-        public void close() {
-            for (AutoCloseable o : owners) {
+        private static void close(AutoCloseable c) {
+            if (c != null) {
                 try {
-                    o.close();
+                    c.close();
                 } catch (Exception e) {
                     throw new IllegalStateException("closing a KV cache: " + e.getMessage(), e);
                 }
             }
-            owners.clear();
+        }
+
+        @Override
+        public void close() {
+            close(result);
+            result = null;
+            own.values().forEach(o -> close(o));
+            own.clear();
             past.clear();
         }
     }

@@ -141,7 +141,14 @@ class StageTest {
     }
 
     private static OnnxTensor copy(OnnxTensor t) {
-        return KvTensors.from(t, 0);
+        try {
+            java.nio.ByteBuffer heap = t.getByteBuffer();
+            java.nio.ByteBuffer direct = java.nio.ByteBuffer.allocateDirect(heap.remaining()).order(java.nio.ByteOrder.nativeOrder());
+            direct.put(heap).flip();
+            return OnnxTensor.createTensor(OrtRuntime.get().env(), direct, t.getInfo().getShape(), t.getInfo().type);
+        } catch (ai.onnxruntime.OrtException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static float[] step(LocalPipeline p, DecodeInputs decode, String seq, long token, long past) {

@@ -1,0 +1,165 @@
+package io.edgesplit.cli;
+
+import io.edgesplit.cli.config.ClusterFile;
+import io.edgesplit.cli.config.ConfigNode;
+import io.edgesplit.core.cluster.NodeId;
+import io.edgesplit.core.error.EdgeSplitException;
+import io.edgesplit.core.error.ErrorCode;
+import io.edgesplit.onnx.generate.Sampling;
+import io.edgesplit.onnx.text.Tokenizer;
+import io.edgesplit.orchestrator.DecisionLog;
+import io.edgesplit.orchestrator.Decoding;
+import io.edgesplit.orchestrator.Migrator;
+import io.edgesplit.orchestrator.Orchestrator;
+import io.edgesplit.orchestrator.OrchestratorConfig;
+import io.edgesplit.worker.Gateway;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code edgesplit orchestrator --config FILE}: the control plane as a process. Workers join it
+ * ({@code edgesplit worker --join HOST:PORT}); it profiles them, plans, loads, and keeps the plan
+ * right while it runs, printing its decision log as JSON lines. {@code --sequences N} runs N
+ * generative sequences through it (a built-in load until the HTTP API exists), printing their text.
+ */
+@Command(name = "orchestrator", description = "Run the orchestrator: workers join it; it plans, migrates and recovers, logging each decision.")
+final class OrchestratorCommand implements Callable<Integer> {
+    static final Set<String> KEYS = Set.of("model", "heartbeat-ms", "dead-after-ms", "tick-ms", "switch-factor", "horizon-s",
+            "min-relative-gain", "max-switches-per-minute", "method", "min-workers", "profile-tokens", "message-overhead-ms",
+            "decision-log", "step-timeout-ms");
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", required = true, paramLabel = "FILE",
+            description = "cluster YAML: nodes (power, cost, memory), links, policy, and an 'orchestrator' section")
+    Path config;
+
+    @Option(names = "--port", paramLabel = "P", description = "port workers join at. Default: ${DEFAULT-VALUE}")
+    int port = 7070;
+
+    @Option(names = "--gateway-port", paramLabel = "P", description = "port workers deliver results to (0: any). Default: ${DEFAULT-VALUE}")
+    int gatewayPort = 0;
+
+    @Option(names = "--host", paramLabel = "HOST", description = "the host workers reach this process at. Default: ${DEFAULT-VALUE}")
+    String host = "127.0.0.1";
+
+    @Option(names = "--model", paramLabel = "MODEL", description = "overrides orchestrator.model")
+    String model;
+
+    @Option(names = "--sequences", paramLabel = "N", description = "generative models: run N sequences once the first plan serves, print their text, keep serving")
+    int sequences = 0;
+
+    @Option(names = "--max-tokens", paramLabel = "N", description = "tokens per sequence. Default: ${DEFAULT-VALUE}")
+    int maxTokens = 64;
+
+    @Override
+    public Integer call() throws Exception {
+        if (port < 0 || port > 65535 || gatewayPort < 0 || gatewayPort > 65535 || sequences < 0 || maxTokens < 1) {
+            throw EdgeSplitException.invalidArgument("ports must be 0-65535, --sequences >= 0 and --max-tokens >= 1");
+        }
+        ClusterFile file = ClusterFile.read(config);
+        OrchestratorConfig cfg = config(file, model);
+        PrintWriter out = spec.commandLine().getOut();
+        try (Orchestrator o = Orchestrator.start(cfg, host, port, gatewayPort)) {
+            o.decisions().follow(e -> {
+                synchronized (out) {
+                    out.println(DecisionLog.line(e));
+                    out.flush();
+                }
+            });
+            spec.commandLine().getErr().printf(Locale.ROOT, "orchestrator for %s listening on %s:%d (workers join with "
+                    + "'edgesplit worker --join %s:%d'); waiting for %d worker(s)%n", cfg.model(), host, o.controlPort(), host,
+                    o.controlPort(), cfg.minWorkers());
+            spec.commandLine().getErr().flush();
+            CountDownLatch stop = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+            if (sequences > 0) {
+                Decoding d = o.decoding(Duration.ofHours(1));
+                if (o.model().model().tokenizer() == null) {
+                    throw EdgeSplitException.invalidArgument(cfg.model() + " comes without a tokenizer");
+                }
+                try (Tokenizer tokenizer = o.model().model().tokenizer().open()) {
+                    int[] bos = tokenizer.encode("");
+                    List<CompletableFuture<Decoding.Result>> runs = new ArrayList<>();
+                    for (int i = 0; i < sequences; i++) {
+                        runs.add(d.start(new Decoding.Request("cli" + i, bos, new Sampling(0.8, 0, 0.95, i), maxTokens,
+                                tokenizer.stopTokens(), Gateway.Privacy.NONE)));
+                    }
+                    for (var f : runs) {
+                        Decoding.Result r = f.get();
+                        synchronized (out) {
+                            out.println(r.id() + ": " + tokenizer.decode(r.tokens(), bos[bos.length - 1]).replace("\n", "\\n"));
+                            out.flush();
+                        }
+                    }
+                }
+            }
+            stop.await();
+        }
+        return EdgeSplitCli.OK;
+    }
+
+    /** The orchestrator's configuration from a cluster file's nodes, links, policy and 'orchestrator' section. */
+    static OrchestratorConfig config(ClusterFile file, String modelOverride) {
+        ConfigNode o = file.orchestrator();
+        if (o != null) {
+            o.only(KEYS);
+        }
+        String model = modelOverride != null ? modelOverride : o != null && o.has("model") ? o.get("model").text() : null;
+        if (model == null) {
+            throw new EdgeSplitException(ErrorCode.CONFIG_INVALID, "no model: set orchestrator.model in the config or --model");
+        }
+        Map<String, OrchestratorConfig.NodeInfo> nodes = new HashMap<>();
+        for (ClusterFile.NodeSpec n : file.nodes()) {
+            nodes.put(n.id().value(), new OrchestratorConfig.NodeInfo(n.power(), n.costPerHour(), n.memoryBytes()));
+        }
+        if (!file.source().equals(NodeId.of("gateway"))) {
+            throw new EdgeSplitException(ErrorCode.CONFIG_INVALID, "source must be 'gateway' (the orchestrator's gateway)");
+        }
+        OrchestratorConfig d = OrchestratorConfig.defaults(model, file.policy());
+        Duration heartbeat = ms(o, "heartbeat-ms", d.heartbeat());
+        Duration dead = ms(o, "dead-after-ms", d.deadAfter());
+        Duration tick = ms(o, "tick-ms", d.tick());
+        double factor = num(o, "switch-factor", d.switchFactor());
+        double gain = num(o, "min-relative-gain", d.minRelativeGain());
+        int perMinute = (int) num(o, "max-switches-per-minute", d.maxSwitchesPerMinute());
+        Migrator.Method method = d.method();
+        if (o != null && o.has("method")) {
+            method = switch (o.get("method").text()) {
+                case "precopy", "pre-copy" -> Migrator.Method.PRECOPY;
+                case "stop-and-copy" -> Migrator.Method.STOP_AND_COPY;
+                case "replay" -> Migrator.Method.REPLAY;
+                default -> throw o.get("method").error("must be precopy, stop-and-copy or replay");
+            };
+        }
+        Path log = o != null && o.has("decision-log") ? Path.of(o.get("decision-log").text()) : null;
+        return new OrchestratorConfig(model, file.policy(), "gateway", nodes, file.links(), d.defaultLink(),
+                num(o, "message-overhead-ms", d.messageOverheadMs()), heartbeat, dead, tick, factor,
+                Duration.ofMillis((long) (num(o, "horizon-s", d.horizon().toSeconds()) * 1000)), gain, perMinute, method,
+                (int) num(o, "profile-tokens", d.profileTokens()), log, d.loadBytesPerS(), d.warmupMs(),
+                (int) num(o, "min-workers", d.minWorkers()), ms(o, "step-timeout-ms", d.stepTimeout()));
+    }
+
+    private static double num(ConfigNode o, String key, double fallback) {
+        return o != null && o.has(key) ? o.get(key).nonNegative() : fallback;
+    }
+
+    private static Duration ms(ConfigNode o, String key, Duration fallback) {
+        return o != null && o.has(key) ? Duration.ofMillis((long) o.get(key).positive()) : fallback;
+    }
+}

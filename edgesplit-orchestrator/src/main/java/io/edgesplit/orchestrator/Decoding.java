@@ -103,6 +103,7 @@ public final class Decoding implements Traffic, AutoCloseable {
     private CompletableFuture<Void> allHeld;
     private long maxStallNanos;
     private final LongAdder hopRuns = new LongAdder();
+    private final LongAdder warmUpHopRuns = new LongAdder();
     private final LongAdder steps = new LongAdder();
     private final LongAdder replayedSteps = new LongAdder();
     private final LongAdder replayMismatches = new LongAdder();
@@ -207,7 +208,7 @@ public final class Decoding implements Traffic, AutoCloseable {
         CompletableFuture<Map<String, Tensor>> f;
         try {
             f = gateway.submit(model, r.epoch(), r.hops(), r.linkBack(), s.requestId, s.request.id(), s.step,
-                    s.request.privacy(), in, stepTimeout == null ? 0 : System.currentTimeMillis() + stepTimeout.toMillis());
+                    s.request.privacy(), in, stepTimeout == null ? 0 : System.currentTimeMillis() + stepTimeout.toMillis(), true);
         } finally {
             in.values().forEach(OnnxTensor::close);
         }
@@ -441,7 +442,10 @@ public final class Decoding implements Traffic, AutoCloseable {
         Map<String, OnnxTensor> in = inputs.step(OrtRuntime.get().env(), new long[][] {ids}, 0);
         try {
             return gateway.submit(model, epoch, hops, null, "warmup/" + attempts.incrementAndGet(), null, 0,
-                    Gateway.Privacy.NONE, in, 0).thenApply(out -> null);
+                    Gateway.Privacy.NONE, in, 0, true).thenApply(out -> {
+                        warmUpHopRuns.add(hops.size());
+                        return null;
+                    });
         } finally {
             in.values().forEach(OnnxTensor::close);
         }
@@ -460,6 +464,11 @@ public final class Decoding implements Traffic, AutoCloseable {
     /** Stage executions those steps needed: one per hop of the route each ran on. */
     public long hopRuns() {
         return hopRuns.sum();
+    }
+
+    /** Stage executions of warm-up requests that completed: one per hop of the route warmed up. */
+    public long warmUpHopRuns() {
+        return warmUpHopRuns.sum();
     }
 
     public long replayedSteps() {

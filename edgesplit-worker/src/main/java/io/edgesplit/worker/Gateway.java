@@ -142,6 +142,13 @@ public final class Gateway implements AutoCloseable {
     public CompletableFuture<Map<String, Tensor>> submit(String model, long epoch, List<HopSpec> hops, LinkSpec linkBack,
             String requestId, String sequenceId, long step, Privacy privacy, Map<String, OnnxTensor> inputs,
             long deadlineUnixMs) {
+        return submit(model, epoch, hops, linkBack, requestId, sequenceId, step, privacy, inputs, deadlineUnixMs, false);
+    }
+
+    /** As above; {@code lastPositionOnly}: the last hop returns only each output's last position (generation). */
+    public CompletableFuture<Map<String, Tensor>> submit(String model, long epoch, List<HopSpec> hops, LinkSpec linkBack,
+            String requestId, String sequenceId, long step, Privacy privacy, Map<String, OnnxTensor> inputs,
+            long deadlineUnixMs, boolean lastPositionOnly) {
         Route.Builder route = Route.newBuilder().setEpoch(epoch).setGatewayAddress(address());
         if (linkBack != null) {
             route.setLinkBack(linkBack.wire());
@@ -156,7 +163,8 @@ public final class Gateway implements AutoCloseable {
         }
         StepRequest.Builder req = StepRequest.newBuilder().setRequestId(requestId).setSequenceId(sequenceId == null ? "" : sequenceId)
                 .setStep(step).setPrivacyClass(privacy.className()).addAllAllowedZones(privacy.allowedZones())
-                .setRoute(route).setHopIndex(0).setModel(model).setDeadlineUnixMs(deadlineUnixMs);
+                .setRoute(route).setHopIndex(0).setModel(model).setDeadlineUnixMs(deadlineUnixMs)
+                .setLastPositionOnly(lastPositionOnly);
         inputs.forEach((name, t) -> req.addTensors(TensorCodec.encode(name, t)));
         CompletableFuture<StepResult> done = new CompletableFuture<>();
         String key = key(requestId, step);

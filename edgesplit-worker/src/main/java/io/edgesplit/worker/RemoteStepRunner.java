@@ -35,8 +35,8 @@ public final class RemoteStepRunner implements StepRunner {
     public float[] lastLogits(String sequenceId, Map<String, OnnxTensor> inputs) {
         long step = steps.merge(sequenceId, 1L, Long::sum) - 1;
         try {
-            Map<String, Tensor> out = gateway.submit(model, epoch, route, sequenceId, sequenceId, step, Gateway.Privacy.NONE,
-                    inputs, System.currentTimeMillis() + 120_000).get(130, TimeUnit.SECONDS);
+            Map<String, Tensor> out = gateway.submit(model, epoch, route, null, sequenceId, sequenceId, step, Gateway.Privacy.NONE,
+                    inputs, System.currentTimeMillis() + 120_000, true).get(130, TimeUnit.SECONDS);
             Tensor t = out.get(logits);
             if (t == null) {
                 throw new EdgeSplitException(ErrorCode.INTERNAL, "the last worker returned no '" + logits + "'");

@@ -444,8 +444,17 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                     if (!req.getSequenceId().isEmpty()) {
                         kvBytes.put(req.getSequenceId(), stagesKvBytes(req.getSequenceId()));
                     }
+                    boolean last = req.getHopIndex() + 1 == req.getRoute().getHopsCount();
                     for (Map.Entry<String, OnnxTensor> e : r.outputs().entrySet()) {
-                        out.add(TensorCodec.encode(e.getKey(), e.getValue()));
+                        OnnxTensor t = e.getValue();
+                        long[] shape = t.getInfo().getShape();
+                        if (last && req.getLastPositionOnly() && shape.length >= 3 && shape[1] > 1) {
+                            try (var row = io.edgesplit.onnx.runtime.KvTensors.from(t, shape[1] - 1, 1)) {
+                                out.add(TensorCodec.encode(e.getKey(), row.tensor()));
+                            }
+                        } else {
+                            out.add(TensorCodec.encode(e.getKey(), t));
+                        }
                     }
                 }
             } finally {
@@ -495,6 +504,12 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
         } catch (RuntimeException e) {
             Status st = Statuses.of(e);
             deliver(req, failure(req, st.getCode().name(), st.getDescription(), name));
+        } catch (OutOfMemoryError e) {
+            deliver(req, failure(req, Status.Code.RESOURCE_EXHAUSTED.name(), "worker " + name + " ran out of memory: "
+                    + e.getMessage(), name));
+        } catch (Error e) {
+            // the step fails, not the worker: its stage thread goes on with the next step
+            deliver(req, failure(req, Status.Code.INTERNAL.name(), "worker " + name + ": " + e, name));
         }
     }
 

@@ -59,7 +59,8 @@ public final class WorkerProcess implements AutoCloseable {
             while ((line = out.readLine()) != null) {
                 String ready = "worker " + name + " listening on port ";
                 if (line.startsWith(ready)) {
-                    Thread.ofVirtual().start(() -> drain(out)); // keep draining its output
+                    String logs = System.getenv("EDGESPLIT_WORKER_LOGS"); // a folder to keep each worker's output in
+                    Thread.ofVirtual().start(() -> drain(out, logs == null ? null : Path.of(logs, name + ".log")));
                     return new WorkerProcess(p, "127.0.0.1:" + line.substring(ready.length()).split(" ")[0]);
                 }
             }
@@ -72,10 +73,15 @@ public final class WorkerProcess implements AutoCloseable {
         }
     }
 
-    private static void drain(BufferedReader out) {
-        try {
-            while (out.readLine() != null) {
-                // the worker's log lines are not needed here
+    private static void drain(BufferedReader out, Path log) {
+        try (var w = log == null ? null : java.nio.file.Files.newBufferedWriter(log, StandardCharsets.UTF_8)) {
+            String line;
+            while ((line = out.readLine()) != null) {
+                if (w != null) {
+                    w.write(line);
+                    w.newLine();
+                    w.flush();
+                }
             }
         } catch (IOException e) {
             // the process is gone

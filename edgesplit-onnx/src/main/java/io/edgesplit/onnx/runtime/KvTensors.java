@@ -42,8 +42,15 @@ public final class KvTensors {
 
     /** Positions {@code from} to the end of {@code t}, as a new tensor. */
     public static Owned from(OnnxTensor t, long from) {
+        return from(t, from, axis(t.getInfo().getShape()));
+    }
+
+    /** Indices {@code from} to the end of {@code t} along {@code axis}, as a new tensor. */
+    public static Owned from(OnnxTensor t, long from, int axis) {
         long[] shape = t.getInfo().getShape();
-        int axis = axis(shape);
+        if (axis < 0 || axis >= shape.length) {
+            throw new EdgeSplitException(ErrorCode.INVALID_ARGUMENT, "no axis " + axis + " in " + Arrays.toString(shape));
+        }
         if (from < 0 || from > shape[axis]) {
             throw new EdgeSplitException(ErrorCode.INVALID_ARGUMENT, "KV positions from " + from + " of a cache with "
                     + shape[axis]);

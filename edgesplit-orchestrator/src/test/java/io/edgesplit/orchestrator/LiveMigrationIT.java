@@ -139,8 +139,9 @@ class LiveMigrationIT {
                         reports.add(migrator.switchTo(d, next, Migrator.Method.PRECOPY));
                     }
                 });
-                assertThat(workerSteps(g, addresses.values()) - stepsBefore).as("stage runs on the workers")
-                        .isEqualTo(d.hopRuns());
+                assertThat(workerSteps(g, addresses.values()) - stepsBefore).as("stage runs on the workers: each step once, and the warm-ups")
+                        .isEqualTo(d.hopRuns() + d.warmUpHopRuns());
+                assertThat(d.warmUpHopRuns()).as("every move with something to load warmed it up").isPositive();
                 assertThat(d.replayedSteps()).isZero();
 
                 // a step of an epoch that is over is refused and counted

@@ -17,6 +17,7 @@ import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -69,6 +70,9 @@ public final class Gateway implements AutoCloseable {
     private final Peers peers;
     private final String host;
     private final Map<String, CompletableFuture<StepResult>> pending = new ConcurrentHashMap<>();
+    /** Model files workers may fetch, by SHA-256; and each published model's hash, by its name. */
+    private final Map<String, Path> published = new ConcurrentHashMap<>();
+    private final Map<String, String> hashes = new ConcurrentHashMap<>();
     /** EMULATED links from the gateway to nodes, by node name; they win over a hop's own. */
     private final Map<String, LinkSpec> emulatedLinks = new ConcurrentHashMap<>();
 
@@ -97,6 +101,17 @@ public final class Gateway implements AutoCloseable {
                 }
                 reply.onNext(StepAck.getDefaultInstance());
                 reply.onCompleted();
+            }
+
+            @Override
+            public void fetch(io.edgesplit.wire.v1.FetchRequest req, StreamObserver<io.edgesplit.wire.v1.FileChunk> reply) {
+                Path file = self[0].published.get(req.getSha256());
+                if (file == null) {
+                    reply.onError(io.grpc.Status.NOT_FOUND.withDescription("no model with SHA-256 " + req.getSha256()
+                            + " is published here").asRuntimeException());
+                    return;
+                }
+                FileSender.send(file, req.getOffset(), (io.grpc.stub.ServerCallStreamObserver<io.edgesplit.wire.v1.FileChunk>) reply);
             }
 
             @Override
@@ -257,10 +272,32 @@ public final class Gateway implements AutoCloseable {
      * opens the blocks, so it may take minutes for large models.
      */
     public HopSpec load(String address, String zone, String model, int first, int last, long epoch, LinkSpec linkIn) {
-        var reply = peers.workerBlocking(address).withDeadlineAfter(10, TimeUnit.MINUTES).load(
-                io.edgesplit.wire.v1.LoadRequest.newBuilder().setModel(model).setFirstBlock(first).setLastBlock(last)
-                        .setEpoch(epoch).build());
-        return new HopSpec(reply.getNode(), address, zone, first, last, linkIn);
+        return new HopSpec(loadReply(address, model, first, last, epoch).getNode(), address, zone, first, last, linkIn);
+    }
+
+    /**
+     * As {@link #load}, with the worker's reply. A model {@linkplain #publish published} here goes by
+     * its content hash: the worker takes it from its store, or fetches it from this gateway first.
+     */
+    public io.edgesplit.wire.v1.LoadReply loadReply(String address, String model, int first, int last, long epoch) {
+        var req = io.edgesplit.wire.v1.LoadRequest.newBuilder().setModel(model).setFirstBlock(first).setLastBlock(last)
+                .setEpoch(epoch);
+        String sha = hashes.get(model);
+        if (sha != null) {
+            req.setModelSha256(sha).setSourceAddress(address());
+        }
+        return peers.workerBlocking(address).withDeadlineAfter(10, TimeUnit.MINUTES).load(req.build());
+    }
+
+    /**
+     * Lets workers fetch {@code file} as model {@code model} by its SHA-256, so that they need not
+     * have it themselves. Returns the hash.
+     */
+    public String publish(String model, Path file) {
+        String sha = ModelStore.sha256(file);
+        published.put(sha, file);
+        hashes.put(model, sha);
+        return sha;
     }
 
     /** Has the hop's worker drop the hop's blocks. */

@@ -47,14 +47,18 @@ public final class TensorCodec {
     public static OnnxTensor decode(OrtEnvironment env, Tensor t) {
         OnnxJavaType type = type(t.getName(), t.getDtype());
         long[] shape = t.getShapeList().stream().mapToLong(Long::longValue).toArray();
-        long elements = 1;
+        long expected = type.size;
         for (long d : shape) {
             if (d < 0) {
                 throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "tensor " + t.getName() + ": negative dimension " + d);
             }
-            elements = Math.multiplyExact(elements, d);
+            try {
+                expected = Math.multiplyExact(expected, d);
+            } catch (ArithmeticException e) {
+                throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "tensor " + t.getName() + ": dimensions "
+                        + java.util.Arrays.toString(shape) + " overflow a 64-bit size");
+            }
         }
-        long expected = elements * type.size;
         if (expected > MAX_BYTES) {
             throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "tensor " + t.getName() + " of " + expected
                     + " bytes is over the limit of " + MAX_BYTES);

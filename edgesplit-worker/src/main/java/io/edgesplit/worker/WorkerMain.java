@@ -8,6 +8,9 @@ import io.edgesplit.onnx.runtime.OrtRuntime;
  * {@code edgesplit worker} does the same with named options.
  */
 public final class WorkerMain {
+    /** The folder of the worker's model store (models fetched by content hash); unset: a temporary one. */
+    public static final String STORE_PROPERTY = "edgesplit.worker.store";
+
     private WorkerMain() {}
 
     public static void main(String[] args) throws InterruptedException {
@@ -43,6 +46,10 @@ public final class WorkerMain {
         OrtRuntime.configure(threads);
         try (WorkerServer server = WorkerServer.start(name, zone, port, queue, speed)) {
             server.node().kvBudget(kvBudget);
+            String store = System.getProperty(STORE_PROPERTY);
+            if (store != null && !store.isEmpty()) {
+                server.node().store(java.nio.file.Path.of(store));
+            }
             Membership membership = null;
             if (join != null) {
                 var req = io.edgesplit.wire.v1.JoinRequest.newBuilder().setName(name).setZone(zone)

@@ -104,6 +104,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
         }
     }
     private volatile long kvBudget = Long.MAX_VALUE;
+    private volatile ModelStore store;
     private volatile java.util.concurrent.ScheduledExecutorService sweeper;
 
     private final double speed;
@@ -133,13 +134,21 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
     @Override
     public void load(LoadRequest req, StreamObserver<LoadReply> reply) {
         // gRPC calls this on its transport thread: loading takes seconds, so it runs elsewhere
-        Thread.ofVirtual().name("load-" + name).start(() -> doLoad(req, reply));
+        Thread.ofPlatform().daemon(true).name("load-" + name).start(() -> doLoad(req, reply)); // native work: it would pin a virtual thread's carrier
     }
 
     private void doLoad(LoadRequest req, StreamObserver<LoadReply> reply) {
         try {
             long t0 = System.nanoTime();
-            AnalyzedModel am = models.computeIfAbsent(req.getModel(), ref -> ModelAnalyzer.analyze(
+            long fetched = 0;
+            String source = req.getModel();
+            if (!req.getModelSha256().isEmpty()) {
+                ModelStore.Stored stored = store().get(req.getModelSha256(), req.getSourceAddress(), peers);
+                fetched = stored.fetchedBytes();
+                source = stored.file().toString();
+            }
+            String ref = source;
+            AnalyzedModel am = models.computeIfAbsent(req.getModel(), m -> ModelAnalyzer.analyze(
                     new OnnxModelLoader(LoadLimits.defaults()).load(ref), ModelAnalyzer.Options.defaults()));
             if (req.getFirstBlock() < 0 || req.getLastBlock() >= am.blockCount() || req.getFirstBlock() > req.getLastBlock()) {
                 throw new EdgeSplitException(io.edgesplit.core.error.ErrorCode.INVALID_RANGES, "blocks " + req.getFirstBlock()
@@ -150,7 +159,8 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                     new BlockRange(req.getFirstBlock(), req.getLastBlock())));
             epochs.computeIfAbsent(req.getModel(), m -> new AtomicLong()); // loading ahead of a switch fences nothing off
             reply.onNext(LoadReply.newBuilder().setNode(name).setFirstBlock(s.range.first()).setLastBlock(s.range.last())
-                    .setWeightBytes(s.weightBytes).setLoadMs((System.nanoTime() - t0) / 1e6).build());
+                    .setWeightBytes(s.weightBytes).setLoadMs((System.nanoTime() - t0) / 1e6).setFetchedBytes(fetched)
+                    .setFromStore(!req.getModelSha256().isEmpty() && fetched == 0).build());
             reply.onCompleted();
         } catch (RuntimeException e) {
             reply.onError(Statuses.of(e).asRuntimeException());
@@ -388,7 +398,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
         long epoch = req.getRoute().getEpoch();
         if (epoch < seen.get()) {
             rejectedEpoch.increment();
-            return Status.FAILED_PRECONDITION.withDescription("worker " + name + ": step of plan epoch " + epoch
+            return Status.INVALID_ARGUMENT.withDescription("worker " + name + ": step of plan epoch " + epoch
                     + " is older than epoch " + seen.get());
         }
         seen.accumulateAndGet(epoch, Math::max);
@@ -402,7 +412,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
         }
         Hop hop = req.getRoute().getHops(req.getHopIndex());
         if (!stages.containsKey(LoadedStage.key(req.getModel(), hop.getFirstBlock(), hop.getLastBlock()))) {
-            return Status.FAILED_PRECONDITION.withDescription("worker " + name + " has not loaded blocks "
+            return Status.INVALID_ARGUMENT.withDescription("worker " + name + " has not loaded blocks "
                     + hop.getFirstBlock() + "-" + hop.getLastBlock() + " of " + req.getModel());
         }
         return null;
@@ -629,7 +639,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
 
     @Override
     public void profile(io.edgesplit.wire.v1.ProfileRequest req, StreamObserver<io.edgesplit.wire.v1.ProfileReply> reply) {
-        Thread.ofVirtual().name("profile-" + name).start(() -> {
+        Thread.ofPlatform().daemon(true).name("profile-" + name).start(() -> {
             try {
                 long t0 = System.nanoTime();
                 AnalyzedModel am = models.computeIfAbsent(req.getModel(), ref -> ModelAnalyzer.analyze(
@@ -679,6 +689,23 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
      * New sequences are refused (RESOURCE_EXHAUSTED) while the KV caches held here use this many
      * bytes or more; sequences already here go on, so no generation is cut off midway.
      */
+    /** Where model files fetched by content hash are kept (by default a folder of its own per process). */
+    public void store(java.nio.file.Path dir) {
+        this.store = new ModelStore(dir);
+    }
+
+    private synchronized ModelStore store() {
+        if (store == null) {
+            try {
+                store = new ModelStore(java.nio.file.Files.createTempDirectory("edgesplit-store-" + name));
+            } catch (java.io.IOException e) {
+                throw new EdgeSplitException(io.edgesplit.core.error.ErrorCode.IO_FAILED, "worker " + name
+                        + " cannot make a model store: " + e.getMessage(), e);
+            }
+        }
+        return store;
+    }
+
     public void kvBudget(long bytes) {
         if (bytes < 0) {
             throw EdgeSplitException.invalidArgument("KV budget must be >= 0: " + bytes);
@@ -760,6 +787,8 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                     .setLastBlock(s.range.last()));
         }
         epochs.forEach((model, epoch) -> t.putEpochs(model, epoch.get()));
+        t.setEmulatedSpeed(speed).addAllEmulatedLinksTo(new java.util.TreeSet<>(emulatedLinks.keySet()))
+                .setEmulated(speed < 1 || !emulatedLinks.isEmpty());
         new java.util.TreeMap<>(sentBytes).forEach((k, v) -> {
             String[] parts = k.split("\u0000", -1);
             t.addSent(PeerBytes.newBuilder().setPeer(parts[0]).setPrivacyClass(parts[1]).setBytesSent(v.sum()));

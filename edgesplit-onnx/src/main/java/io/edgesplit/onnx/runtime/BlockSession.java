@@ -22,6 +22,7 @@ public final class BlockSession implements AutoCloseable {
     private final BlockModel model;
     private final OrtSession session;
     private volatile boolean closed;
+    private volatile Map<String, ai.onnxruntime.OnnxJavaType> inputTypes;
 
     public BlockSession(BlockModel model, OrtSession session) {
         this.model = Objects.requireNonNull(model, "model == null");
@@ -49,8 +50,34 @@ public final class BlockSession implements AutoCloseable {
         try {
             return session.run(inputs);
         } catch (OrtException e) {
-            throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED,
-                    "block " + model.name() + " failed: " + OrtRuntime.firstLine(e.getMessage()), e);
+            // ORT says which inputs it refuses (a wrong type or shape): that is the caller's error, not the runtime's
+            ErrorCode code = e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT ? ErrorCode.INPUT_INVALID
+                    : ErrorCode.RUNTIME_FAILED;
+            throw new EdgeSplitException(code, "block " + model.name() + " failed: " + OrtRuntime.firstLine(e.getMessage()), e);
+        }
+    }
+
+    /** Fails with INPUT_INVALID, naming the input, when {@code t}'s element type is not the one the block reads. */
+    void checkType(String input, OnnxTensor t) {
+        Map<String, ai.onnxruntime.OnnxJavaType> types = inputTypes;
+        if (types == null) {
+            types = new java.util.HashMap<>();
+            try {
+                for (var e : session.getInputInfo().entrySet()) {
+                    if (e.getValue().getInfo() instanceof ai.onnxruntime.TensorInfo ti) {
+                        types.put(e.getKey(), ti.type);
+                    }
+                }
+            } catch (OrtException e) {
+                throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "block " + model.name() + ": " + e.getMessage(), e);
+            }
+            inputTypes = types;
+        }
+        ai.onnxruntime.OnnxJavaType want = types.get(input);
+        ai.onnxruntime.OnnxJavaType got = t.getInfo().type;
+        if (want != null && want != got) {
+            throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "block " + model.name() + ": input '" + input + "' is "
+                    + got.name().toLowerCase(java.util.Locale.ROOT) + ", the block reads " + want.name().toLowerCase(java.util.Locale.ROOT));
         }
     }
 

@@ -102,6 +102,7 @@ public final class Stage implements AutoCloseable {
                             throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "stage " + name + ": block "
                                     + block.model().name() + " needs input '" + in + "', which was not given");
                         }
+                        block.checkType(in, t);
                         feeds.put(in, t);
                     }
                 }

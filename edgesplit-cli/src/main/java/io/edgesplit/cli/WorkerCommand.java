@@ -42,8 +42,15 @@ final class WorkerCommand implements Callable<Integer> {
             description = "the speed this worker claims when joining (the orchestrator measures it anyway). Default: its own")
     double declareSpeed = 0;
 
+    @Option(names = "--store", paramLabel = "DIR",
+            description = "model files fetched by content hash are kept here and reused. Default: a temporary folder")
+    java.nio.file.Path store;
+
     @Override
     public Integer call() throws InterruptedException {
+        if (store != null) {
+            System.setProperty(io.edgesplit.worker.WorkerMain.STORE_PROPERTY, store.toAbsolutePath().toString());
+        }
         if (port < 0 || port > 65535 || queue < 1) {
             throw EdgeSplitException.invalidArgument("--port must be 0-65535 and --queue >= 1");
         }

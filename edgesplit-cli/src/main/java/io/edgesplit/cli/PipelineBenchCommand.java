@@ -1,0 +1,377 @@
+package io.edgesplit.cli;
+
+import ai.onnxruntime.OnnxTensor;
+import io.edgesplit.core.error.EdgeSplitException;
+import io.edgesplit.core.model.BlockRange;
+import io.edgesplit.core.stats.Median;
+import io.edgesplit.onnx.generate.Generator;
+import io.edgesplit.onnx.generate.Sampling;
+import io.edgesplit.onnx.graph.AnalyzedModel;
+import io.edgesplit.onnx.graph.DimValues;
+import io.edgesplit.onnx.graph.InputSynthesizer;
+import io.edgesplit.onnx.runtime.LocalPipeline;
+import io.edgesplit.onnx.runtime.OrtRuntime;
+import io.edgesplit.onnx.runtime.StepContext;
+import io.edgesplit.onnx.verify.EquivalenceVerifier;
+import io.edgesplit.wire.v1.Telemetry;
+import io.edgesplit.worker.Gateway;
+import io.edgesplit.worker.RemoteStepRunner;
+import io.edgesplit.worker.WorkerProcess;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code edgesplit bench pipeline}: each model whole in this process against the same model split
+ * over worker processes (gRPC on loopback), in one run. Encoders: batch-1 latency and throughput
+ * with requests in flight. Decoders: one sequence's decode tokens/s and the aggregate of several
+ * sequences in flight. With {@code --bandwidth-mbps} every hop is also run over EMULATED links of
+ * that rate, and the measured extra time is set beside bytes / bandwidth.
+ */
+@Command(name = "pipeline", description = "Single process vs split over worker processes: latency, throughput, decode tokens/s.")
+final class PipelineBenchCommand implements Callable<Integer> {
+    /** Peer anchors measured on this kind of machine (issue text): distributed-llama, 2 processes on loopback, F32. */
+    static final double DLLAMA_110M_8SEQ = 91;
+    static final double DLLAMA_STORIES_1SEQ = 6639;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", split = ",", paramLabel = "MODEL",
+            description = "models, comma-separated. Default: builtin:minilm,builtin:stories260k,builtin:llama-110m-shape,builtin:gpt2-small-shape")
+    List<String> models = List.of("builtin:minilm", "builtin:stories260k", "builtin:llama-110m-shape", "builtin:gpt2-small-shape");
+
+    @Option(names = "--workers", paramLabel = "N", description = "worker processes, near-equal block ranges. Default: ${DEFAULT-VALUE}")
+    int workers = 2;
+
+    @Option(names = "--worker-threads", paramLabel = "N", description = "intra-op threads per worker (and of the single process). Default: ${DEFAULT-VALUE}")
+    int workerThreads = 1;
+
+    @Option(names = "--bandwidth-mbps", paramLabel = "X", description = "also run the encoders over EMULATED links of X Mbit/s on every hop")
+    Double bandwidthMbps;
+
+    @Option(names = "--requests", paramLabel = "N", description = "timed encoder requests per variant. Default: ${DEFAULT-VALUE}")
+    int requests = 60;
+
+    @Option(names = "--sequence", paramLabel = "N", description = "encoder tokens per request. Default: ${DEFAULT-VALUE}")
+    int sequence = 32;
+
+    @Option(names = "--sequences", paramLabel = "N", description = "decoder sequences in flight for the aggregate. Default: ${DEFAULT-VALUE}")
+    int sequences = 8;
+
+    @Option(names = "--tokens", paramLabel = "N", description = "tokens generated per decoder sequence. Default: ${DEFAULT-VALUE}")
+    int tokens = 64;
+
+    @Option(names = "--json", description = "print JSON")
+    boolean json;
+
+    @Mixin
+    CommonOptions common;
+
+    @Override
+    public Integer call() throws Exception {
+        if (workers < 1 || requests < 1 || sequences < 1 || tokens < 2) {
+            throw EdgeSplitException.invalidArgument("--workers, --requests and --sequences must be >= 1, --tokens >= 2");
+        }
+        if (bandwidthMbps != null && !(bandwidthMbps > 0)) {
+            throw EdgeSplitException.invalidArgument("--bandwidth-mbps must be > 0");
+        }
+        common.threads = workerThreads; // the single process gets the threads of one worker
+        PrintWriter err = spec.commandLine().getErr();
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (String model : models) {
+            ModelArgs args = new ModelArgs();
+            args.model = model;
+            args.common = common;
+            AnalyzedModel am = args.analyze();
+            am.requireCuts();
+            List<BlockRange> split = equalRanges(am.blockCount(), workers);
+            List<WorkerProcess> procs = new ArrayList<>();
+            try (Gateway g = Gateway.start("127.0.0.1", 0)) {
+                List<Gateway.HopSpec> route = new ArrayList<>();
+                for (int i = 0; i < split.size(); i++) {
+                    WorkerProcess w = WorkerProcess.start("w" + i, "edge", workerThreads);
+                    procs.add(w);
+                    route.add(g.load(w.address(), "edge", model, split.get(i).first(), split.get(i).last(), 1, null));
+                }
+                progress(err, am.name() + ": " + split.size() + " worker processes loaded " + split);
+                Map<String, Object> row = am.state().isEmpty() ? encoder(g, am, model, route, err) : decoder(g, am, model, route, err);
+                row.put("stages", split.stream().map(Object::toString).toList());
+                rows.add(row);
+            } finally {
+                procs.forEach(WorkerProcess::close);
+            }
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            Map<String, Object> root = new LinkedHashMap<>();
+            root.put("benchmark", "pipeline");
+            root.put("transport", "gRPC over loopback between worker processes on this machine"
+                    + (bandwidthMbps != null ? "; shaped runs: EMULATED links of " + bandwidthMbps + " Mbit/s on every hop" : ""));
+            root.put("workers", workers);
+            root.put("worker_threads", workerThreads);
+            root.put("models", rows);
+            root.put("machine", BenchCommand.machine());
+            out.println(Json.write(root));
+        } else {
+            for (Map<String, Object> r : rows) {
+                out.println(r.get("model") + ": single " + r.get("single_process") + ", split " + r.get("split")
+                        + (r.containsKey("per_hop_overhead_ms") ? ", per hop " + fmt(r.get("per_hop_overhead_ms")) + " ms" : "")
+                        + (r.containsKey("measured_transfer_ms") ? ", transfer measured " + fmt(r.get("measured_transfer_ms"))
+                                + " ms vs predicted " + fmt(r.get("predicted_transfer_ms")) + " ms" : ""));
+            }
+        }
+        return EdgeSplitCli.OK;
+    }
+
+    private static String fmt(Object v) {
+        return String.format(Locale.ROOT, "%.3f", ((Number) v).doubleValue());
+    }
+
+    private void progress(PrintWriter err, String line) {
+        if (!json) {
+            err.println(line);
+            err.flush();
+        }
+    }
+
+    static List<BlockRange> equalRanges(int blocks, int parts) {
+        int n = Math.min(parts, blocks);
+        List<BlockRange> out = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i < n; i++) {
+            int end = (int) Math.round((double) blocks * (i + 1) / n) - 1;
+            out.add(new BlockRange(start, end));
+            start = end + 1;
+        }
+        return out;
+    }
+
+    private static Map<String, Object> figures(double latencyMs, double throughput, String unit) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("latency_ms_p50", latencyMs);
+        m.put("throughput", throughput);
+        m.put("throughput_unit", unit);
+        return m;
+    }
+
+    /** Batch-1 requests: alternating whole/split one at a time for latency, then many in flight for throughput. */
+    private Map<String, Object> encoder(Gateway g, AnalyzedModel am, String model, List<Gateway.HopSpec> route, PrintWriter err)
+            throws Exception {
+        Map<String, OnnxTensor> inputs = new InputSynthesizer(am.index(), 1).create(OrtRuntime.get().env(),
+                new DimValues(1, sequence, 0, 64, 4, Map.of()), Set.of());
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("model", am.name());
+        row.put("kind", "encoder");
+        row.put("sequence", sequence);
+        row.put("requests", requests);
+        try (LocalPipeline whole = LocalPipeline.whole(am)) {
+            double[] local = new double[requests];
+            double[] remote = new double[requests];
+            for (int i = -10; i < requests; i++) {
+                long t0 = System.nanoTime();
+                try (LocalPipeline.Result r = whole.run(StepContext.stateless(1), inputs)) {
+                    if (i >= 0) {
+                        local[i] = (System.nanoTime() - t0) / 1e6;
+                    }
+                }
+                long t1 = System.nanoTime();
+                g.submit(model, 1, route, "lat-" + i, null, 0, Gateway.Privacy.NONE, inputs, 0).get(60, TimeUnit.SECONDS);
+                if (i >= 0) {
+                    remote[i] = (System.nanoTime() - t1) / 1e6;
+                }
+            }
+            double lm = Median.of(local);
+            double rm = Median.of(remote);
+            // throughput: the single process runs requests back to back; the pipeline keeps one per stage
+            // and one more in flight, so that every stage has work
+            long t0 = System.nanoTime();
+            for (int i = 0; i < requests; i++) {
+                whole.run(StepContext.stateless(1), inputs).close();
+            }
+            double localRps = requests / ((System.nanoTime() - t0) / 1e9);
+            double remoteRps = pipelined(g, model, route, inputs, "thr-");
+            row.put("single_process", figures(lm, localRps, "requests/s"));
+            row.put("split", figures(rm, remoteRps, "requests/s"));
+            int hops = route.size() + 1; // gateway -> first, between stages, last -> gateway
+            row.put("hops", hops);
+            row.put("per_hop_overhead_ms", (rm - lm) / hops);
+            row.put("latency_ratio_split_to_single", rm / lm);
+            row.put("throughput_ratio_split_to_single", remoteRps / localRps);
+            progress(err, String.format(Locale.ROOT, "%s: single %.2f ms, split %.2f ms (%.3f ms per hop), %.1f vs %.1f req/s",
+                    am.name(), lm, rm, (rm - lm) / hops, localRps, remoteRps));
+            if (bandwidthMbps != null) {
+                shaped(g, model, route, inputs, rm, row, err);
+            }
+        } finally {
+            inputs.values().forEach(OnnxTensor::close);
+        }
+        return row;
+    }
+
+    private double pipelined(Gateway g, String model, List<Gateway.HopSpec> route, Map<String, OnnxTensor> inputs, String prefix)
+            throws Exception {
+        int window = route.size() + 1;
+        List<CompletableFuture<?>> inFlight = new ArrayList<>();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < requests; i++) {
+            if (inFlight.size() >= window) {
+                inFlight.removeFirst().get(60, TimeUnit.SECONDS);
+            }
+            inFlight.add(g.submit(model, 1, route, prefix + i, null, 0, Gateway.Privacy.NONE, inputs, 0));
+        }
+        for (CompletableFuture<?> f : inFlight) {
+            f.get(60, TimeUnit.SECONDS);
+        }
+        return requests / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    /** The same requests with every hop over an EMULATED link: measured extra time against bytes / bandwidth. */
+    private void shaped(Gateway g, String model, List<Gateway.HopSpec> route, Map<String, OnnxTensor> inputs, double unshapedMs,
+            Map<String, Object> row, PrintWriter err) throws Exception {
+        double bytesPerS = bandwidthMbps * 1e6 / 8;
+        Gateway.LinkSpec link = new Gateway.LinkSpec(bytesPerS, 0);
+        g.emulateLink(route.getFirst().node(), link);
+        for (int i = 0; i < route.size(); i++) {
+            String peer = i + 1 < route.size() ? route.get(i + 1).node() : "gateway";
+            g.emulateLink(route.get(i).address(), peer, link);
+        }
+        try {
+            List<Telemetry> before = route.stream().map(h -> g.telemetry(h.address())).toList();
+            double[] times = new double[requests];
+            for (int i = -3; i < requests; i++) {
+                long t0 = System.nanoTime();
+                g.submit(model, 1, route, "shaped-" + i, null, 0, Gateway.Privacy.NONE, inputs, 0).get(120, TimeUnit.SECONDS);
+                if (i >= 0) {
+                    times[i] = (System.nanoTime() - t0) / 1e6;
+                }
+            }
+            int n = requests + 3;
+            // bytes per request on each hop, as the workers counted them
+            double bytes = (g.telemetry(route.getFirst().address()).getBytesReceived() - before.getFirst().getBytesReceived())
+                    / (double) n;
+            for (int i = 0; i < route.size(); i++) {
+                bytes += (sent(g.telemetry(route.get(i).address())) - sent(before.get(i))) / (double) n;
+            }
+            double predicted = bytes / bytesPerS * 1000;
+            double measured = Median.of(times) - unshapedMs;
+            row.put("bandwidth_mbps", bandwidthMbps);
+            row.put("emulated_links", true);
+            row.put("bytes_per_request_all_hops", bytes);
+            row.put("shaped_latency_ms_p50", Median.of(times));
+            row.put("predicted_transfer_ms", predicted);
+            row.put("measured_transfer_ms", measured);
+            row.put("transfer_error", (measured - predicted) / predicted);
+            progress(err, String.format(Locale.ROOT, "%s over EMULATED %.0f Mbit/s links: transfer %.2f ms measured, %.2f ms predicted",
+                    am(row), bandwidthMbps, measured, predicted));
+        } finally {
+            g.emulateLink(route.getFirst().node(), null);
+            for (int i = 0; i < route.size(); i++) {
+                String peer = i + 1 < route.size() ? route.get(i + 1).node() : "gateway";
+                g.emulateLink(route.get(i).address(), peer, new Gateway.LinkSpec(0, 0));
+            }
+        }
+    }
+
+    private static String am(Map<String, Object> row) {
+        return String.valueOf(row.get("model"));
+    }
+
+    private static long sent(Telemetry t) {
+        return t.getSentList().stream().mapToLong(io.edgesplit.wire.v1.PeerBytes::getBytesSent).sum();
+    }
+
+    /** One sequence (per-token latency, tokens/s), then several in flight (aggregate tokens/s); whole vs split. */
+    private Map<String, Object> decoder(Gateway g, AnalyzedModel am, String model, List<Gateway.HopSpec> route, PrintWriter err) {
+        String logits = EquivalenceVerifier.logitsOutput(am);
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("model", am.name());
+        row.put("kind", "decoder");
+        row.put("tokens_per_sequence", tokens);
+        row.put("sequences_in_flight", sequences);
+        if (am.name().contains("shape") || am.name().contains("synthetic")) {
+            row.put("weights", "random weights");
+        }
+        Generator remote = Generator.forModel(am, new RemoteStepRunner(g, model, 1, route, logits));
+        double[] splitOne;
+        double[] singleOne;
+        double singleAggregate;
+        try (LocalPipeline whole = LocalPipeline.whole(am)) {
+            Generator local = Generator.forModel(am, whole);
+            one(local, "warm-local"); // JIT and ORT warm-up on both sides
+            one(remote, "warm-remote");
+            singleOne = one(local, "single");
+            splitOne = one(remote, "split");
+            // one process, batch 1: sequences take turns, one step each
+            List<Generator.Request> batch = new ArrayList<>();
+            for (int s = 0; s < sequences; s++) {
+                batch.add(request("agg-local-" + s, s, t -> { }));
+            }
+            long t0 = System.nanoTime();
+            local.generateInterleaved(batch);
+            singleAggregate = (double) sequences * tokens / ((System.nanoTime() - t0) / 1e9);
+        }
+        // split: every sequence has a step in flight; the stages work on different sequences at once
+        long t0 = System.nanoTime();
+        List<CompletableFuture<Generator.Result>> inFlight = new ArrayList<>();
+        try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int s = 0; s < sequences; s++) {
+                Generator.Request r = request("agg-split-" + s, s, t -> { });
+                inFlight.add(CompletableFuture.supplyAsync(() -> remote.generate(r), threads));
+            }
+            inFlight.forEach(CompletableFuture::join);
+        }
+        double splitAggregate = (double) sequences * tokens / ((System.nanoTime() - t0) / 1e9);
+        Map<String, Object> single = figures(singleOne[0], singleOne[1], "tokens/s");
+        single.put("decode_tokens_per_s", singleOne[1]);
+        single.put("aggregate_tokens_per_s", singleAggregate);
+        Map<String, Object> split = figures(splitOne[0], splitOne[1], "tokens/s");
+        split.put("decode_tokens_per_s", splitOne[1]);
+        split.put("aggregate_tokens_per_s", splitAggregate);
+        row.put("single_process", single);
+        row.put("split", split);
+        row.put("decode_ratio_split_to_single", splitOne[1] / singleOne[1]);
+        row.put("aggregate_ratio_split_to_single_one_sequence", splitAggregate / singleOne[1]);
+        int hops = route.size() + 1;
+        row.put("hops", hops);
+        row.put("per_hop_overhead_ms", (splitOne[0] - singleOne[0]) / hops);
+        if (am.name().contains("llama-110m")) {
+            row.put("peer_distributed_llama_8_sequences_tokens_per_s", DLLAMA_110M_8SEQ);
+            row.put("aggregate_ratio_to_peer", splitAggregate / DLLAMA_110M_8SEQ);
+        } else if (am.name().contains("stories260")) {
+            row.put("peer_distributed_llama_one_sequence_tokens_per_s", DLLAMA_STORIES_1SEQ);
+            row.put("decode_ratio_to_peer", splitOne[1] / DLLAMA_STORIES_1SEQ);
+        }
+        progress(err, String.format(Locale.ROOT, "%s: one sequence %.1f tokens/s single, %.1f split; %d in flight %.1f vs %.1f",
+                am.name(), singleOne[1], splitOne[1], sequences, singleAggregate, splitAggregate));
+        return row;
+    }
+
+    private Generator.Request request(String id, int s, Generator.TokenSink sink) {
+        return new Generator.Request(id, new int[] {1, 2 + 3 * s}, Sampling.greedy(), tokens, Set.of(), sink);
+    }
+
+    /** {median ms between tokens, decode tokens/s} of one sequence. */
+    private double[] one(Generator gen, String id) {
+        List<Long> at = new ArrayList<>();
+        gen.generate(request(id, 0, t -> at.add(System.nanoTime())));
+        double[] gaps = new double[at.size() - 1];
+        for (int i = 1; i < at.size(); i++) {
+            gaps[i - 1] = (at.get(i) - at.get(i - 1)) / 1e6;
+        }
+        double decodeS = (at.getLast() - at.getFirst()) / 1e9;
+        return new double[] {Median.of(gaps), gaps.length / decodeS};
+    }
+}

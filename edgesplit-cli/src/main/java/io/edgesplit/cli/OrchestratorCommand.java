@@ -58,6 +58,10 @@ final class OrchestratorCommand implements Callable<Integer> {
     @Option(names = "--host", paramLabel = "HOST", description = "the host workers reach this process at. Default: ${DEFAULT-VALUE}")
     String host = "127.0.0.1";
 
+    @Option(names = "--http-port", paramLabel = "P",
+            description = "serve the HTTP API (OpenAI-compatible /v1, admin /api, /metrics) on this loopback port (0: any; -1: none). Default: ${DEFAULT-VALUE}")
+    int httpPort = 8080;
+
     @Option(names = "--model", paramLabel = "MODEL", description = "overrides orchestrator.model")
     String model;
 
@@ -69,13 +73,20 @@ final class OrchestratorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (port < 0 || port > 65535 || gatewayPort < 0 || gatewayPort > 65535 || sequences < 0 || maxTokens < 1) {
-            throw EdgeSplitException.invalidArgument("ports must be 0-65535, --sequences >= 0 and --max-tokens >= 1");
+        if (port < 0 || port > 65535 || gatewayPort < 0 || gatewayPort > 65535 || httpPort < -1 || httpPort > 65535
+                || sequences < 0 || maxTokens < 1) {
+            throw EdgeSplitException.invalidArgument("ports must be 0-65535 (--http-port -1: none), --sequences >= 0 and --max-tokens >= 1");
         }
         ClusterFile file = ClusterFile.read(config);
         OrchestratorConfig cfg = config(file, model);
         PrintWriter out = spec.commandLine().getOut();
-        try (Orchestrator o = Orchestrator.start(cfg, host, port, gatewayPort)) {
+        try (Orchestrator o = Orchestrator.start(cfg, host, port, gatewayPort);
+                io.edgesplit.orchestrator.http.HttpApi api = httpPort < 0 ? null : io.edgesplit.orchestrator.http.HttpApi.start(o,
+                        new io.edgesplit.orchestrator.http.HttpApi.Options(httpPort, 64, Duration.ofMinutes(5)))) {
+            if (api != null) {
+                spec.commandLine().getErr().printf(Locale.ROOT, "HTTP API on http://127.0.0.1:%d (/v1/completions, /v1/models, "
+                        + "/api/plan, /api/cluster, /api/events, /metrics)%n", api.port());
+            }
             o.decisions().follow(e -> {
                 synchronized (out) {
                     out.println(DecisionLog.line(e));

@@ -98,6 +98,11 @@ final class PipelineBenchCommand implements Callable<Integer> {
             AnalyzedModel am = args.analyze();
             am.requireCuts();
             List<BlockRange> split = equalRanges(am.blockCount(), workers);
+            // the single process is measured first, alone on the machine: worker JVMs still compiling
+            // their hot paths would take cores from it
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("model", am.name());
+            Object local = am.state().isEmpty() ? encoderLocal(am, row) : decoderLocal(am, row);
             List<WorkerProcess> procs = new ArrayList<>();
             try (Gateway g = Gateway.start("127.0.0.1", 0)) {
                 List<Gateway.HopSpec> route = new ArrayList<>();
@@ -107,7 +112,11 @@ final class PipelineBenchCommand implements Callable<Integer> {
                     route.add(g.load(w.address(), "edge", model, split.get(i).first(), split.get(i).last(), 1, null));
                 }
                 progress(err, am.name() + ": " + split.size() + " worker processes loaded " + split);
-                Map<String, Object> row = am.state().isEmpty() ? encoder(g, am, model, route, err) : decoder(g, am, model, route, err);
+                if (am.state().isEmpty()) {
+                    encoderSplit(g, am, model, route, (double[]) local, row, err);
+                } else {
+                    decoderSplit(g, am, model, route, (double[]) local, row, err);
+                }
                 row.put("stages", split.stream().map(Object::toString).toList());
                 rows.add(row);
             } finally {
@@ -167,41 +176,52 @@ final class PipelineBenchCommand implements Callable<Integer> {
         return m;
     }
 
-    /** Batch-1 requests: alternating whole/split one at a time for latency, then many in flight for throughput. */
-    private Map<String, Object> encoder(Gateway g, AnalyzedModel am, String model, List<Gateway.HopSpec> route, PrintWriter err)
-            throws Exception {
-        Map<String, OnnxTensor> inputs = new InputSynthesizer(am.index(), 1).create(OrtRuntime.get().env(),
-                new DimValues(1, sequence, 0, 64, 4, Map.of()), Set.of());
-        Map<String, Object> row = new LinkedHashMap<>();
-        row.put("model", am.name());
+    /** Batch-1 requests in this process alone: {latency p50 ms, requests/s back to back}. */
+    private double[] encoderLocal(AnalyzedModel am, Map<String, Object> row) {
         row.put("kind", "encoder");
         row.put("sequence", sequence);
         row.put("requests", requests);
+        Map<String, OnnxTensor> inputs = encoderInputs(am);
         try (LocalPipeline whole = LocalPipeline.whole(am)) {
             double[] local = new double[requests];
-            double[] remote = new double[requests];
             for (int i = -10; i < requests; i++) {
                 long t0 = System.nanoTime();
-                try (LocalPipeline.Result r = whole.run(StepContext.stateless(1), inputs)) {
-                    if (i >= 0) {
-                        local[i] = (System.nanoTime() - t0) / 1e6;
-                    }
+                whole.run(StepContext.stateless(1), inputs).close();
+                if (i >= 0) {
+                    local[i] = (System.nanoTime() - t0) / 1e6;
                 }
+            }
+            long t0 = System.nanoTime();
+            for (int i = 0; i < requests; i++) {
+                whole.run(StepContext.stateless(1), inputs).close();
+            }
+            return new double[] {Median.of(local), requests / ((System.nanoTime() - t0) / 1e9)};
+        } finally {
+            inputs.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private Map<String, OnnxTensor> encoderInputs(AnalyzedModel am) {
+        return new InputSynthesizer(am.index(), 1).create(OrtRuntime.get().env(), new DimValues(1, sequence, 0, 64, 4, Map.of()),
+                Set.of());
+    }
+
+    /** The same requests over the workers: one at a time for latency, then with one in flight per stage and one more. */
+    private void encoderSplit(Gateway g, AnalyzedModel am, String model, List<Gateway.HopSpec> route, double[] local,
+            Map<String, Object> row, PrintWriter err) throws Exception {
+        Map<String, OnnxTensor> inputs = encoderInputs(am);
+        try {
+            double[] remote = new double[requests];
+            for (int i = -10; i < requests; i++) {
                 long t1 = System.nanoTime();
                 g.submit(model, 1, route, "lat-" + i, null, 0, Gateway.Privacy.NONE, inputs, 0).get(60, TimeUnit.SECONDS);
                 if (i >= 0) {
                     remote[i] = (System.nanoTime() - t1) / 1e6;
                 }
             }
-            double lm = Median.of(local);
+            double lm = local[0];
+            double localRps = local[1];
             double rm = Median.of(remote);
-            // throughput: the single process runs requests back to back; the pipeline keeps one per stage
-            // and one more in flight, so that every stage has work
-            long t0 = System.nanoTime();
-            for (int i = 0; i < requests; i++) {
-                whole.run(StepContext.stateless(1), inputs).close();
-            }
-            double localRps = requests / ((System.nanoTime() - t0) / 1e9);
             double remoteRps = pipelined(g, model, route, inputs, "thr-");
             row.put("single_process", figures(lm, localRps, "requests/s"));
             row.put("split", figures(rm, remoteRps, "requests/s"));
@@ -218,7 +238,6 @@ final class PipelineBenchCommand implements Callable<Integer> {
         } finally {
             inputs.values().forEach(OnnxTensor::close);
         }
-        return row;
     }
 
     private double pipelined(Gateway g, String model, List<Gateway.HopSpec> route, Map<String, OnnxTensor> inputs, String prefix)
@@ -293,37 +312,35 @@ final class PipelineBenchCommand implements Callable<Integer> {
         return t.getSentList().stream().mapToLong(io.edgesplit.wire.v1.PeerBytes::getBytesSent).sum();
     }
 
-    /** One sequence (per-token latency, tokens/s), then several in flight (aggregate tokens/s); whole vs split. */
-    private Map<String, Object> decoder(Gateway g, AnalyzedModel am, String model, List<Gateway.HopSpec> route, PrintWriter err) {
-        String logits = EquivalenceVerifier.logitsOutput(am);
-        Map<String, Object> row = new LinkedHashMap<>();
-        row.put("model", am.name());
+    /** In this process alone: {ms between tokens of one sequence, its tokens/s, aggregate tokens/s of several taking turns}. */
+    private double[] decoderLocal(AnalyzedModel am, Map<String, Object> row) {
         row.put("kind", "decoder");
         row.put("tokens_per_sequence", tokens);
         row.put("sequences_in_flight", sequences);
         if (am.name().contains("shape") || am.name().contains("synthetic")) {
             row.put("weights", "random weights");
         }
-        Generator remote = Generator.forModel(am, new RemoteStepRunner(g, model, 1, route, logits));
-        double[] splitOne;
-        double[] singleOne;
-        double singleAggregate;
         try (LocalPipeline whole = LocalPipeline.whole(am)) {
             Generator local = Generator.forModel(am, whole);
-            one(local, "warm-local"); // JIT and ORT warm-up on both sides
-            one(remote, "warm-remote");
-            singleOne = one(local, "single");
-            splitOne = one(remote, "split");
-            // one process, batch 1: sequences take turns, one step each
+            one(local, "warm-local"); // JIT and ORT warm-up
+            double[] single = one(local, "single");
             List<Generator.Request> batch = new ArrayList<>();
             for (int s = 0; s < sequences; s++) {
                 batch.add(request("agg-local-" + s, s, t -> { }));
             }
             long t0 = System.nanoTime();
-            local.generateInterleaved(batch);
-            singleAggregate = (double) sequences * tokens / ((System.nanoTime() - t0) / 1e9);
+            local.generateInterleaved(batch); // one process, batch 1: the sequences take turns, one step each
+            return new double[] {single[0], single[1], (double) sequences * tokens / ((System.nanoTime() - t0) / 1e9)};
         }
-        // split: every sequence has a step in flight; the stages work on different sequences at once
+    }
+
+    /** Over the workers: one sequence, then {@code sequences} in flight, each with a step out at any time. */
+    private void decoderSplit(Gateway g, AnalyzedModel am, String model, List<Gateway.HopSpec> route, double[] local,
+            Map<String, Object> row, PrintWriter err) {
+        String logits = EquivalenceVerifier.logitsOutput(am);
+        Generator remote = Generator.forModel(am, new RemoteStepRunner(g, model, 1, route, logits));
+        one(remote, "warm-remote");
+        double[] splitOne = one(remote, "split");
         long t0 = System.nanoTime();
         List<CompletableFuture<Generator.Result>> inFlight = new ArrayList<>();
         try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
@@ -334,19 +351,19 @@ final class PipelineBenchCommand implements Callable<Integer> {
             inFlight.forEach(CompletableFuture::join);
         }
         double splitAggregate = (double) sequences * tokens / ((System.nanoTime() - t0) / 1e9);
-        Map<String, Object> single = figures(singleOne[0], singleOne[1], "tokens/s");
-        single.put("decode_tokens_per_s", singleOne[1]);
-        single.put("aggregate_tokens_per_s", singleAggregate);
+        Map<String, Object> single = figures(local[0], local[1], "tokens/s");
+        single.put("decode_tokens_per_s", local[1]);
+        single.put("aggregate_tokens_per_s", local[2]);
         Map<String, Object> split = figures(splitOne[0], splitOne[1], "tokens/s");
         split.put("decode_tokens_per_s", splitOne[1]);
         split.put("aggregate_tokens_per_s", splitAggregate);
         row.put("single_process", single);
         row.put("split", split);
-        row.put("decode_ratio_split_to_single", splitOne[1] / singleOne[1]);
-        row.put("aggregate_ratio_split_to_single_one_sequence", splitAggregate / singleOne[1]);
+        row.put("decode_ratio_split_to_single", splitOne[1] / local[1]);
+        row.put("aggregate_ratio_split_to_single_one_sequence", splitAggregate / local[1]);
         int hops = route.size() + 1;
         row.put("hops", hops);
-        row.put("per_hop_overhead_ms", (splitOne[0] - singleOne[0]) / hops);
+        row.put("per_hop_overhead_ms", (splitOne[0] - local[0]) / hops);
         if (am.name().contains("llama-110m")) {
             row.put("peer_distributed_llama_8_sequences_tokens_per_s", DLLAMA_110M_8SEQ);
             row.put("aggregate_ratio_to_peer", splitAggregate / DLLAMA_110M_8SEQ);
@@ -355,8 +372,7 @@ final class PipelineBenchCommand implements Callable<Integer> {
             row.put("decode_ratio_to_peer", splitOne[1] / DLLAMA_STORIES_1SEQ);
         }
         progress(err, String.format(Locale.ROOT, "%s: one sequence %.1f tokens/s single, %.1f split; %d in flight %.1f vs %.1f",
-                am.name(), singleOne[1], splitOne[1], sequences, singleAggregate, splitAggregate));
-        return row;
+                am.name(), local[1], splitOne[1], sequences, local[2], splitAggregate));
     }
 
     private Generator.Request request(String id, int s, Generator.TokenSink sink) {

@@ -31,10 +31,20 @@ public final class BandwidthTrace {
         this.mbps = mbps;
     }
 
-    /** {@link #BUILTIN} or a file. */
+    /** The traces shipped with EdgeSplit, as {@code builtin:NAME} (see traces/README.md). */
+    public static final java.util.List<String> BUILTINS = java.util.List.of("norway_bus_1", "norway_car_1", "fcc_10322");
+
+    /** {@code builtin:NAME} (one of {@link #BUILTINS}) or a file. */
     public static BandwidthTrace read(String ref) {
-        if (ref.equals(BUILTIN)) {
-            try (InputStream in = BandwidthTrace.class.getResourceAsStream("traces/norway_bus_1.txt")) {
+        if (ref.startsWith("builtin:")) {
+            String name = ref.substring("builtin:".length());
+            if (!BUILTINS.contains(name)) {
+                throw EdgeSplitException.invalidArgument("no builtin trace '" + name + "' (builtin traces: " + BUILTINS + ")");
+            }
+            try (InputStream in = BandwidthTrace.class.getResourceAsStream("traces/" + name + ".txt")) {
+                if (in == null) {
+                    throw new IOException("resource traces/" + name + ".txt not found");
+                }
                 return parse(ref, in);
             } catch (IOException e) {
                 throw new EdgeSplitException(ErrorCode.INTERNAL, "the builtin trace is missing: " + e.getMessage(), e);

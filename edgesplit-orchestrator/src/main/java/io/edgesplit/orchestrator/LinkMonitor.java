@@ -70,6 +70,11 @@ public final class LinkMonitor {
         return estimates.get(key(from, to));
     }
 
+    /** Every link's smoothed estimate in bytes/s, keyed "from->to", sorted. */
+    public Map<String, Double> estimates() {
+        return new java.util.TreeMap<>(estimates);
+    }
+
     /** Forgets what was measured on links from or to a node (it restarted). */
     public void forget(String node) {
         estimates.keySet().removeIf(k -> k.startsWith(node + "->") || k.endsWith("->" + node));

@@ -111,7 +111,7 @@ public final class Orchestrator implements AutoCloseable {
     private final Policy policy;
     private final CompletableFuture<Traffic> started = new CompletableFuture<>();
     // owned by the controller thread
-    private Traffic traffic;
+    private volatile Traffic traffic;
     private List<Stage> plan;
     private List<Stage> firstPlan;
     private Map<String, Long> planIncarnations = Map.of();
@@ -185,6 +185,22 @@ public final class Orchestrator implements AutoCloseable {
     /** Told each phase of every migration as it starts (see {@link Migrator#phases}). */
     public void migrationPhases(java.util.function.Consumer<String> listener) {
         migrator.phases(listener);
+    }
+
+    /** The model it serves, as configured (e.g. builtin:stories260k). */
+    public String modelName() {
+        return config.model();
+    }
+
+    /** The served model's context length in tokens ({@link Integer#MAX_VALUE} if it states none). */
+    public int context() {
+        return model().model().metadata("edgesplit.context").map(Integer::parseInt).orElse(Integer.MAX_VALUE);
+    }
+
+    /** The epoch of the route serving now (0 before the first plan). Thread-safe. */
+    public long epoch() {
+        Traffic t = traffic;
+        return t == null ? 0 : t.route().epoch();
     }
 
     /** The traffic once the first plan serves; waits up to {@code timeout}. */

@@ -25,6 +25,9 @@ final class LoadedStage implements AutoCloseable {
     final long weightBytes;
     /** The block of each KV cache this range holds, by its present output. */
     final java.util.Map<String, Integer> stateBlock;
+    /** Steps this range ran and their time, for telemetry. */
+    final java.util.concurrent.atomic.LongAdder runs = new java.util.concurrent.atomic.LongAdder();
+    final java.util.concurrent.atomic.LongAdder nanos = new java.util.concurrent.atomic.LongAdder();
 
     private LoadedStage(String model, BlockRange range, Stage stage, Set<String> handsOn, long weightBytes,
             java.util.Map<String, Integer> stateBlock) {

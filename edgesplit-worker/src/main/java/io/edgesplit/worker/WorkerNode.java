@@ -57,6 +57,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
     private final Map<String, AtomicLong> epochs = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> sentBytes = new ConcurrentHashMap<>();
     private final LongAdder received = new LongAdder();
+    private final Map<String, LongAdder> receivedFrom = new ConcurrentHashMap<>();
     private final LongAdder steps = new LongAdder();
     private final LongAdder rejectedFull = new LongAdder();
     private final LongAdder rejectedEpoch = new LongAdder();
@@ -200,6 +201,10 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
     @Override
     public void step(StepRequest req, StreamObserver<StepAck> reply) {
         received.add(req.getSerializedSize());
+        if (req.getHopIndex() >= 0 && req.getHopIndex() < req.getRoute().getHopsCount()) {
+            String from = req.getHopIndex() == 0 ? "gateway" : req.getRoute().getHops(req.getHopIndex() - 1).getNode();
+            receivedFrom.computeIfAbsent(from, k -> new LongAdder()).add(req.getSerializedSize());
+        }
         Status refused = check(req);
         if (refused != null) {
             reply.onError(refused.asRuntimeException());
@@ -451,6 +456,8 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                         emulateSlowerDevice(compute);
                     }
                     computeNanos.add(System.nanoTime() - t0);
+                    s.runs.increment();
+                    s.nanos.add(System.nanoTime() - t0);
                     if (!req.getSequenceId().isEmpty()) {
                         kvBytes.put(req.getSequenceId(), stagesKvBytes(req.getSequenceId()));
                     }
@@ -782,10 +789,18 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                 .setKvBytes(kvInUse()).setRejectedKvBudget(rejectedKv.sum());
         new java.util.TreeMap<>(linkRates).forEach((peer, rate) -> t.addLinks(rate.wire(peer)));
         t.setKvBytesMoved(kvMoved.sum());
+        long weights = 0;
         for (LoadedStage s : stages.values()) {
             t.addLoaded(io.edgesplit.wire.v1.LoadedRange.newBuilder().setModel(s.model).setFirstBlock(s.range.first())
-                    .setLastBlock(s.range.last()));
+                    .setLastBlock(s.range.last()).setRuns(s.runs.sum()).setMsTotal(s.nanos.sum() / 1e6)
+                    .setWeightBytes(s.weightBytes));
+            weights += s.weightBytes;
         }
+        t.setWeightBytesLoaded(weights);
+        new java.util.TreeMap<>(receivedFrom).forEach((peer, bytes) -> t.addReceived(
+                io.edgesplit.wire.v1.PeerReceived.newBuilder().setPeer(peer).setBytes(bytes.sum())));
+        Runtime rt = Runtime.getRuntime();
+        t.setHeapUsedBytes(rt.totalMemory() - rt.freeMemory());
         epochs.forEach((model, epoch) -> t.putEpochs(model, epoch.get()));
         t.setEmulatedSpeed(speed).addAllEmulatedLinksTo(new java.util.TreeSet<>(emulatedLinks.keySet()))
                 .setEmulated(speed < 1 || !emulatedLinks.isEmpty());

@@ -124,8 +124,21 @@ class PipelineProcessesIT {
                 }
             }
             assertThat(alone.stream().map(java.util.Arrays::toString).distinct()).as("the sequences differ").hasSizeGreaterThan(1);
-            for (Gateway.HopSpec h : route) {
-                assertThat(g.telemetry(h.address()).getSteps()).as(h.node()).isEqualTo(200 + sequences * 48L);
+            for (int i = 0; i < route.size(); i++) {
+                Gateway.HopSpec h = route.get(i);
+                var t = g.telemetry(h.address());
+                assertThat(t.getSteps()).as(h.node()).isEqualTo(200 + sequences * 48L);
+                assertThat(t.getLoadedList()).singleElement().satisfies(r -> {
+                    assertThat(r.getRuns()).isEqualTo(200 + sequences * 48L);
+                    assertThat(r.getMsTotal()).isPositive();
+                });
+                String from = i == 0 ? "gateway" : route.get(i - 1).node();
+                assertThat(t.getReceivedList()).singleElement().satisfies(r -> {
+                    assertThat(r.getPeer()).isEqualTo(from);
+                    assertThat(r.getBytes()).isPositive();
+                });
+                assertThat(t.getHeapUsedBytes()).isPositive();
+                assertThat(t.getEmulated()).isFalse();
             }
         }
     }

@@ -216,7 +216,8 @@ public final class Migrator {
                     continue; // a later switch took it back into use
                 }
                 try {
-                    gateway.unload(o, model);
+                    // fenced by the epoch this switch loaded for: a later switch that loaded the range again keeps it
+                    gateway.unload(o, model, next.epoch());
                 } catch (RuntimeException e) {
                     // gone already
                 }

@@ -581,9 +581,11 @@ public final class Orchestrator implements AutoCloseable {
             seen = Math.max(seen, m.telemetry.getEpochsOrDefault(config.model(), 0));
         }
         List<Stage> reported = reportedRoute(ready);
-        if (reported != null && !same(reported, best.stages())) {
-            Prediction p = CostModel.predict(am.profile(), snapshot, policy, reported);
-            best = new PlanResult.Plan("reported by the workers", reported, p);
+        if (reported != null) {
+            if (!same(reported, best.stages())) {
+                Prediction p = CostModel.predict(am.profile(), snapshot, policy, reported);
+                best = new PlanResult.Plan("reported by the workers", reported, p);
+            }
             trigger = trigger + "; the workers still hold a whole route of epoch " + seen + ": taken over";
         }
         Decoding.Route route = routeFor(best.stages(), seen + 1);

@@ -154,7 +154,9 @@ class FaultRecoveryIT {
             }
             first.force(rotated, "test: a newer epoch before the restart");
             epochBefore = d.route().epoch();
-            Thread.sleep(1500); // the old ranges are unloaded after their grace period
+            // the old ranges are unloaded after their grace period, behind the steps queued on each worker
+            await().atMost(Duration.ofSeconds(30)).until(() -> processes.stream().allMatch(p ->
+                    first.gateway().telemetry(p.address()).getLoadedCount() <= 1));
         }
         try (Orchestrator second = Orchestrator.start(config, "127.0.0.1", port, 0)) {
             Decoding d = second.decoding(Duration.ofMinutes(3));

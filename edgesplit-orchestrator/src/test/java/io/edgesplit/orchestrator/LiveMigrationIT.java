@@ -132,6 +132,8 @@ class LiveMigrationIT {
             List<Migrator.Report> reports = new ArrayList<>();
             Map<String, int[]> moved;
             try (Decoding d = new Decoding(g, MODEL, am, start, Duration.ofSeconds(60))) {
+                List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+                d.listener((seq, node, error) -> failures.add(seq + " at " + node + ": " + error));
                 moved = run(d, requests, () -> {
                     for (int i = 0; i < 20; i++) {
                         Decoding.Route now = d.route();
@@ -142,6 +144,7 @@ class LiveMigrationIT {
                 assertThat(workerSteps(g, addresses.values()) - stepsBefore).as("stage runs on the workers: each step once, and the warm-ups")
                         .isEqualTo(d.hopRuns() + d.warmUpHopRuns());
                 assertThat(d.warmUpHopRuns()).as("every move with something to load warmed it up").isPositive();
+                assertThat(failures).as("steps that failed during the moves").isEmpty();
                 assertThat(d.replayedSteps()).isZero();
 
                 // a step of an epoch that is over is refused and counted

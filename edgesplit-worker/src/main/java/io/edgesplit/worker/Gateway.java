@@ -302,9 +302,17 @@ public final class Gateway implements AutoCloseable {
 
     /** Has the hop's worker drop the hop's blocks. */
     public void unload(HopSpec hop, String model) {
+        unload(hop, model, 0);
+    }
+
+    /**
+     * As {@link #unload(HopSpec, String)}, decided at plan {@code epoch}: a worker that loaded the
+     * range again since, for a newer epoch, keeps it (0: unconditionally).
+     */
+    public void unload(HopSpec hop, String model, long epoch) {
         peers.workerBlocking(hop.address()).withDeadlineAfter(1, TimeUnit.MINUTES).unload(
                 io.edgesplit.wire.v1.LoadRequest.newBuilder().setModel(model).setFirstBlock(hop.firstBlock())
-                        .setLastBlock(hop.lastBlock()).build());
+                        .setLastBlock(hop.lastBlock()).setEpoch(epoch).build());
     }
 
     /** From now on the worker refuses steps of {@code model} older than {@code epoch}. */

@@ -27,6 +27,8 @@ final class LoadedStage implements AutoCloseable {
     final java.util.Map<String, Integer> stateBlock;
     /** Steps this range ran and their time, for telemetry. */
     final java.util.concurrent.atomic.LongAdder runs = new java.util.concurrent.atomic.LongAdder();
+    /** The newest plan epoch it was loaded for: an unload decided at an older one leaves it. */
+    final java.util.concurrent.atomic.AtomicLong epoch = new java.util.concurrent.atomic.AtomicLong();
     final java.util.concurrent.atomic.LongAdder nanos = new java.util.concurrent.atomic.LongAdder();
 
     private LoadedStage(String model, BlockRange range, Stage stage, Set<String> handsOn, long weightBytes,

@@ -156,8 +156,12 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                         + "-" + req.getLastBlock() + " do not exist; " + req.getModel() + " has blocks 0-" + (am.blockCount() - 1));
             }
             String key = LoadedStage.key(req.getModel(), req.getFirstBlock(), req.getLastBlock());
-            LoadedStage s = stages.computeIfAbsent(key, k -> LoadedStage.load(req.getModel(), am,
-                    new BlockRange(req.getFirstBlock(), req.getLastBlock())));
+            LoadedStage s = stages.compute(key, (k, v) -> {
+                LoadedStage st = v != null ? v : LoadedStage.load(req.getModel(), am, new BlockRange(req.getFirstBlock(),
+                        req.getLastBlock()));
+                st.epoch.accumulateAndGet(req.getEpoch(), Math::max); // the newest epoch it is loaded for
+                return st;
+            });
             epochs.computeIfAbsent(req.getModel(), m -> new AtomicLong()); // loading ahead of a switch fences nothing off
             reply.onNext(LoadReply.newBuilder().setNode(name).setFirstBlock(s.range.first()).setLastBlock(s.range.last())
                     .setWeightBytes(s.weightBytes).setLoadMs((System.nanoTime() - t0) / 1e6).setFetchedBytes(fetched)
@@ -178,7 +182,17 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
         // behind queued steps, so no step of the range is cut off mid-run
         try {
             executor.execute(() -> {
-                LoadedStage s = stages.remove(LoadedStage.key(req.getModel(), req.getFirstBlock(), req.getLastBlock()));
+                String key = LoadedStage.key(req.getModel(), req.getFirstBlock(), req.getLastBlock());
+                // an unload decided at an older epoch does not free a range loaded again since for a newer one
+                LoadedStage[] gone = new LoadedStage[1];
+                stages.computeIfPresent(key, (k, v) -> {
+                    if (req.getEpoch() > 0 && v.epoch.get() > req.getEpoch()) {
+                        return v;
+                    }
+                    gone[0] = v;
+                    return null;
+                });
+                LoadedStage s = gone[0];
                 if (s != null) {
                     s.close();
                 }
@@ -435,6 +449,10 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                 throw new StepFailure(Status.DEADLINE_EXCEEDED, "deadline passed before worker " + name + " ran the step");
             }
             LoadedStage s = stages.get(LoadedStage.key(req.getModel(), hop.getFirstBlock(), hop.getLastBlock()));
+            if (s == null) {
+                throw new StepFailure(Status.FAILED_PRECONDITION, "worker " + name + " unloaded blocks " + hop.getFirstBlock()
+                        + "-" + hop.getLastBlock() + " of " + req.getModel() + " while the step waited");
+            }
             Map<String, OnnxTensor> inputs = new HashMap<>();
             java.util.List<Tensor> out = new java.util.ArrayList<>();
             try {

@@ -67,7 +67,7 @@ final class DataPlaneBenchCommand implements Callable<Integer> {
         args.common = common;
         AnalyzedModel am = args.analyze();
         am.requireCuts();
-        List<BlockRange> split = ranges != null ? BlockRange.parseList(ranges, am.blockCount()) : thirds(am.blockCount());
+        List<BlockRange> split = ranges != null ? BlockRange.parseList(ranges, am.blockCount()) : PipelineBenchCommand.equalRanges(am.blockCount(), 3);
         PrintWriter err = spec.commandLine().getErr();
         List<WorkerProcess> workers = new ArrayList<>();
         try (Gateway g = Gateway.start("127.0.0.1", 0)) {
@@ -155,16 +155,5 @@ final class DataPlaneBenchCommand implements Callable<Integer> {
         return EdgeSplitCli.OK;
     }
 
-    static List<BlockRange> thirds(int blocks) {
-        List<BlockRange> out = new ArrayList<>();
-        int parts = Math.min(3, blocks);
-        int start = 0;
-        for (int i = 0; i < parts; i++) {
-            int end = (int) Math.round((double) blocks * (i + 1) / parts) - 1;
-            out.add(new BlockRange(start, end));
-            start = end + 1;
-        }
-        return out;
-    }
 
 }

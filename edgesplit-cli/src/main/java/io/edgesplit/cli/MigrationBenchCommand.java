@@ -62,7 +62,7 @@ final class MigrationBenchCommand implements Callable<Integer> {
         if (am.state().isEmpty()) {
             throw EdgeSplitException.invalidArgument(model + " has no KV cache: migration moves decoders");
         }
-        int context = am.model().metadata("edgesplit.context").map(Integer::parseInt).orElse(Integer.MAX_VALUE);
+        int context = am.model().contextLength();
         List<Migrator.Method> ms = new ArrayList<>();
         for (String m : methods) {
             ms.add(switch (m) {
@@ -130,7 +130,7 @@ final class MigrationBenchCommand implements Callable<Integer> {
 
     private Map<String, Object> run(Gateway g, AnalyzedModel am, int length, Migrator.Method method, Decoding.Route from,
             Decoding.Route to) throws Exception {
-        int context = am.model().metadata("edgesplit.context").map(Integer::parseInt).orElse(Integer.MAX_VALUE);
+        int context = am.model().contextLength();
         // the move starts after 5 decoded tokens; decoding goes on while the caches are copied, so near the
         // end of the context the prompt is shorter to leave room: cached_tokens says where the hold came
         int[] prompt = new int[Math.min(length, context - 100) - 5];

@@ -102,7 +102,7 @@ final class PipelineBenchCommand implements Callable<Integer> {
             // their hot paths would take cores from it
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("model", am.name());
-            Object local = am.state().isEmpty() ? encoderLocal(am, row) : decoderLocal(am, row);
+            double[] local = am.state().isEmpty() ? encoderLocal(am, row) : decoderLocal(am, row);
             List<WorkerProcess> procs = new ArrayList<>();
             try (Gateway g = Gateway.start("127.0.0.1", 0)) {
                 List<Gateway.HopSpec> route = new ArrayList<>();
@@ -113,9 +113,9 @@ final class PipelineBenchCommand implements Callable<Integer> {
                 }
                 progress(err, am.name() + ": " + split.size() + " worker processes loaded " + split);
                 if (am.state().isEmpty()) {
-                    encoderSplit(g, am, model, route, (double[]) local, row, err);
+                    encoderSplit(g, am, model, route, local, row, err);
                 } else {
-                    decoderSplit(g, am, model, route, (double[]) local, row, err);
+                    decoderSplit(g, am, model, route, local, row, err);
                 }
                 row.put("stages", split.stream().map(Object::toString).toList());
                 rows.add(row);
@@ -233,7 +233,7 @@ final class PipelineBenchCommand implements Callable<Integer> {
             progress(err, String.format(Locale.ROOT, "%s: single %.2f ms, split %.2f ms (%.3f ms per hop), %.1f vs %.1f req/s",
                     am.name(), lm, rm, (rm - lm) / hops, localRps, remoteRps));
             if (bandwidthMbps != null) {
-                shaped(g, model, route, inputs, rm, row, err);
+                shaped(g, model, route, inputs, row, err);
             }
         } finally {
             inputs.values().forEach(OnnxTensor::close);
@@ -262,7 +262,7 @@ final class PipelineBenchCommand implements Callable<Integer> {
      * on the plain route (the links travel in the messages, so no worker is reconfigured between
      * them): the measured transfer is the difference of the two medians, set beside bytes / bandwidth.
      */
-    private void shaped(Gateway g, String model, List<Gateway.HopSpec> route, Map<String, OnnxTensor> inputs, double unshapedMs,
+    private void shaped(Gateway g, String model, List<Gateway.HopSpec> route, Map<String, OnnxTensor> inputs,
             Map<String, Object> row, PrintWriter err) throws Exception {
         double bytesPerS = bandwidthMbps * 1e6 / 8;
         Gateway.LinkSpec link = new Gateway.LinkSpec(bytesPerS, 0);
@@ -303,11 +303,7 @@ final class PipelineBenchCommand implements Callable<Integer> {
         row.put("measured_transfer_ms", measured);
         row.put("transfer_error", (measured - predicted) / predicted);
         progress(err, String.format(Locale.ROOT, "%s over EMULATED %.0f Mbit/s links: transfer %.2f ms measured, %.2f ms predicted",
-                am(row), bandwidthMbps, measured, predicted));
-    }
-
-    private static String am(Map<String, Object> row) {
-        return String.valueOf(row.get("model"));
+                row.get("model"), bandwidthMbps, measured, predicted));
     }
 
     private static long sent(Telemetry t) {

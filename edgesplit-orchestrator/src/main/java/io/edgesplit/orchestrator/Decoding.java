@@ -114,7 +114,7 @@ public final class Decoding implements Traffic, AutoCloseable {
         this.model = Objects.requireNonNull(model, "model == null");
         this.inputs = new DecodeInputs(am.index(), am.state());
         this.logits = EquivalenceVerifier.logitsOutput(am);
-        this.context = am.model().metadata("edgesplit.context").map(Integer::parseInt).orElse(Integer.MAX_VALUE);
+        this.context = am.model().contextLength();
         this.route = Objects.requireNonNull(route, "route == null");
         this.stepTimeout = stepTimeout;
     }

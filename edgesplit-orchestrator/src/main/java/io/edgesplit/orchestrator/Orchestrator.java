@@ -194,7 +194,7 @@ public final class Orchestrator implements AutoCloseable {
 
     /** The served model's context length in tokens ({@link Integer#MAX_VALUE} if it states none). */
     public int context() {
-        return model().model().metadata("edgesplit.context").map(Integer::parseInt).orElse(Integer.MAX_VALUE);
+        return model().model().contextLength();
     }
 
     /** The epoch of the route serving now (0 before the first plan). Thread-safe. */

@@ -16,8 +16,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Iterator;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
@@ -33,7 +33,8 @@ public final class ModelStore {
     public record Stored(Path file, long fetchedBytes) {}
 
     private final Path dir;
-    private final Map<String, Boolean> verified = new ConcurrentHashMap<>();
+    /** Hashes checked in this process (guarded by this). */
+    private final Set<String> verified = new HashSet<>();
 
     public ModelStore(Path dir) {
         this.dir = dir;
@@ -50,8 +51,8 @@ public final class ModelStore {
         }
         Path file = dir.resolve(sha256 + ".onnx");
         if (Files.exists(file)) {
-            if (verified.containsKey(sha256) || sha256(file).equals(sha256)) {
-                verified.put(sha256, true);
+            if (verified.contains(sha256) || sha256(file).equals(sha256)) {
+                verified.add(sha256);
                 return new Stored(file, 0);
             }
             try {
@@ -65,7 +66,7 @@ public final class ModelStore {
                     + " and the load names no source to fetch it from");
         }
         long fetched = fetch(sha256, source, peers, file);
-        verified.put(sha256, true);
+        verified.add(sha256);
         return new Stored(file, fetched);
     }
 

@@ -473,9 +473,10 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                     if (speed < 1) {
                         emulateSlowerDevice(compute);
                     }
-                    computeNanos.add(System.nanoTime() - t0);
+                    long busy = System.nanoTime() - t0; // compute, stretched when a slower device is emulated
+                    computeNanos.add(busy);
                     s.runs.increment();
-                    s.nanos.add(System.nanoTime() - t0);
+                    s.nanos.add(busy);
                     if (!req.getSequenceId().isEmpty()) {
                         kvBytes.put(req.getSequenceId(), stagesKvBytes(req.getSequenceId()));
                     }

@@ -40,7 +40,7 @@ public final class Generator {
 
     /** A generator whose steps run wherever {@code runner} runs them (for example on workers). */
     public static Generator forModel(AnalyzedModel am, StepRunner runner) {
-        int context = am.model().metadata("edgesplit.context").map(Integer::parseInt).orElse(Integer.MAX_VALUE);
+        int context = am.model().contextLength();
         String logits = EquivalenceVerifier.logitsOutput(am);
         var meta = am.probe().meta(logits);
         int vocab = meta == null || meta.rank() == 0 ? -1 : (int) meta.shapeA()[meta.rank() - 1];

@@ -33,4 +33,9 @@ public record LoadedModel(String name, ModelProto proto, long sizeBytes, Tokeniz
         }
         return Optional.empty();
     }
+
+    /** The context length in tokens the model states ({@code edgesplit.context}), or {@link Integer#MAX_VALUE}. */
+    public int contextLength() {
+        return metadata("edgesplit.context").map(Integer::parseInt).orElse(Integer.MAX_VALUE);
+    }
 }

@@ -65,6 +65,8 @@ public final class HttpApi implements AutoCloseable {
     private final AtomicLong ids = new AtomicLong();
     private final Duration planTimeout;
     private volatile boolean sinkInstalled;
+    /** The served model's tokenizer, opened at the first completion and kept (guarded by this). */
+    private Tokenizer tokenizer;
 
     /** Settings: the port (0: any), how many completions may run at once, how long to wait for a first plan. */
     public record Options(int port, int maxInFlight, Duration planTimeout) {
@@ -294,7 +296,8 @@ public final class HttpApi implements AutoCloseable {
         String id = "cmpl-" + ids.incrementAndGet();
         Tokens tokens = new Tokens();
         streams.put(id, tokens);
-        try (Tokenizer tok = orchestrator.model().model().tokenizer().open()) {
+        try {
+            Tokenizer tok = tokenizer();
             int[] prompt = tok.encode(c.prompt());
             if (prompt.length + c.maxTokens() > orchestrator.context()) {
                 throw ApiError.badParam(c.prompt().isEmpty() ? "max_tokens" : "prompt", "the prompt has " + prompt.length
@@ -331,6 +334,18 @@ public final class HttpApi implements AutoCloseable {
         }
         Timer.builder("edgesplit_http_request_seconds").tag("endpoint", "completions").publishPercentileHistogram()
                 .register(metrics).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+    }
+
+    private synchronized Tokenizer tokenizer() {
+        if (tokenizer == null) {
+            var ref = orchestrator.model().model().tokenizer();
+            if (ref == null) {
+                throw new ApiError(400, "invalid_request_error", "model", "no_tokenizer", orchestrator.modelName()
+                        + " comes without a tokenizer");
+            }
+            tokenizer = ref.open();
+        }
+        return tokenizer;
     }
 
     private static String finish(Decoding.Result r) {
@@ -449,5 +464,10 @@ public final class HttpApi implements AutoCloseable {
     public void close() {
         app.stop();
         metrics.close();
+        synchronized (this) {
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+        }
     }
 }

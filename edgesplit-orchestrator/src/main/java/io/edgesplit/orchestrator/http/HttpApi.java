@@ -7,7 +7,10 @@ import io.edgesplit.core.error.EdgeSplitException;
 import io.edgesplit.onnx.generate.Sampling;
 import io.edgesplit.onnx.text.TextStream;
 import io.edgesplit.onnx.text.Tokenizer;
+import ai.onnxruntime.OnnxTensor;
 import io.edgesplit.orchestrator.Decoding;
+import io.edgesplit.orchestrator.Encoding;
+import io.edgesplit.wire.v1.Tensor;
 import io.edgesplit.orchestrator.Orchestrator;
 import io.edgesplit.worker.Gateway;
 import io.javalin.Javalin;
@@ -37,10 +40,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The orchestrator's HTTP surface: the OpenAI-compatible completions API for its generative
- * model (streamed as server-sent events when asked), the admin API (cluster, plan, decision log,
- * re-plan) and Prometheus metrics. Errors come in OpenAI's JSON shape with the status a client
- * expects. Requests beyond {@code maxInFlight} are refused with 429 and Retry-After at once.
+ * The HTTP surface of one or more orchestrators (one per model, sharing workers): the
+ * OpenAI-compatible completions API for generative models (streamed as server-sent events when
+ * asked) and embeddings API for encoders, the admin API (cluster, plan, decision log, re-plan)
+ * and Prometheus metrics. Errors come in OpenAI's JSON shape with the status a client expects.
+ * Requests beyond {@code maxInFlight} are refused with 429 and Retry-After at once.
  */
 public final class HttpApi implements AutoCloseable {
     /** Largest request body accepted. */
@@ -50,23 +54,62 @@ public final class HttpApi implements AutoCloseable {
     private static final Set<String> UNSUPPORTED = Set.of("suffix", "logprobs", "echo", "stop", "presence_penalty",
             "frequency_penalty", "best_of", "logit_bias", "stream_options", "top_k");
 
-    private final Orchestrator orchestrator;
+    private static final Set<String> EMBEDDING_FIELDS = Set.of("model", "input", "encoding_format", "user");
+    /** Inputs one embeddings request may carry. */
+    static final int MAX_EMBEDDING_INPUTS = 64;
+
+    /** The models served, by name, in the order given (the first is the admin API's default). */
+    private final Map<String, Served> served = new LinkedHashMap<>();
+    private final Served first;
     private final Javalin app;
     private final ObjectMapper json = new ObjectMapper();
     private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Semaphore admission;
-    /** Tokens of the completions running, by sequence id, as the gateway samples them. */
-    private final Map<String, Tokens> streams = new ConcurrentHashMap<>();
 
     private static final class Tokens {
         final BlockingQueue<Integer> queue = new LinkedBlockingQueue<>();
         volatile long firstAt;
     }
+
+    /** One model and what the API keeps for it. */
+    private static final class Served {
+        final Orchestrator orchestrator;
+        final String name;
+        /** Tokens of the completions running, by sequence id, as the gateway samples them. */
+        final Map<String, Tokens> streams = new ConcurrentHashMap<>();
+        volatile boolean sinkInstalled;
+        /** Opened at the first request that needs it and kept (guarded by this). */
+        private Tokenizer tokenizer;
+
+        Served(Orchestrator orchestrator) {
+            this.orchestrator = orchestrator;
+            this.name = orchestrator.modelName();
+        }
+
+        boolean generative() {
+            return !orchestrator.model().state().isEmpty();
+        }
+
+        synchronized Tokenizer tokenizer() {
+            if (tokenizer == null) {
+                var ref = orchestrator.model().model().tokenizer();
+                if (ref == null) {
+                    throw new ApiError(400, "invalid_request_error", "model", "no_tokenizer", name + " comes without a tokenizer");
+                }
+                tokenizer = ref.open();
+            }
+            return tokenizer;
+        }
+
+        synchronized void close() {
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+        }
+    }
+
     private final AtomicLong ids = new AtomicLong();
     private final Duration planTimeout;
-    private volatile boolean sinkInstalled;
-    /** The served model's tokenizer, opened at the first completion and kept (guarded by this). */
-    private Tokenizer tokenizer;
 
     /** Settings: the port (0: any), how many completions may run at once, how long to wait for a first plan. */
     public record Options(int port, int maxInFlight, Duration planTimeout) {
@@ -77,21 +120,32 @@ public final class HttpApi implements AutoCloseable {
         }
     }
 
-    private HttpApi(Orchestrator orchestrator, Options options) {
-        this.orchestrator = orchestrator;
+    private HttpApi(List<Orchestrator> orchestrators, Options options) {
+        if (orchestrators.isEmpty()) {
+            throw EdgeSplitException.invalidArgument("the HTTP API needs at least one orchestrator");
+        }
+        for (Orchestrator o : orchestrators) {
+            if (served.putIfAbsent(o.modelName(), new Served(o)) != null) {
+                throw EdgeSplitException.invalidArgument("two orchestrators serve " + o.modelName());
+            }
+        }
+        this.first = served.values().iterator().next();
         this.admission = new Semaphore(options.maxInFlight());
         this.planTimeout = options.planTimeout();
-        Gauge.builder("edgesplit_plan_epoch", orchestrator, o -> o.epoch()).description("epoch of the plan serving now")
-                .register(metrics);
-        Gauge.builder("edgesplit_plan_stages", orchestrator, o -> {
-            List<String> p = o.currentPlan();
-            return p == null ? 0 : p.size();
-        }).description("stages of the plan serving now").register(metrics);
-        Gauge.builder("edgesplit_workers_ready", orchestrator, o -> o.readyWorkers().size()).register(metrics);
+        for (Served m : served.values()) {
+            Gauge.builder("edgesplit_plan_epoch", m.orchestrator, o -> o.epoch()).tag("model", m.name)
+                    .description("epoch of the plan serving now").register(metrics);
+            Gauge.builder("edgesplit_plan_stages", m.orchestrator, o -> {
+                List<String> p = o.currentPlan();
+                return p == null ? 0 : p.size();
+            }).tag("model", m.name).description("stages of the plan serving now").register(metrics);
+            Gauge.builder("edgesplit_migrations", m.orchestrator, o -> o.decisions().entries("switch").size()).tag("model", m.name)
+                    .description("plan switches (migrations) so far").register(metrics);
+        }
+        Gauge.builder("edgesplit_workers_ready", this, api -> api.readyWorkers().size())
+                .description("workers ready for at least one model").register(metrics);
         Gauge.builder("edgesplit_requests_in_flight", admission, s -> options.maxInFlight() - s.availablePermits())
                 .register(metrics);
-        Gauge.builder("edgesplit_migrations", orchestrator, o -> o.decisions().entries("switch").size())
-                .description("plan switches (migrations) so far").register(metrics);
         this.app = Javalin.create(config -> {
             config.jetty.port = options.port();
             config.jetty.host = "127.0.0.1";
@@ -100,6 +154,7 @@ public final class HttpApi implements AutoCloseable {
             config.startup.showJavalinBanner = false;
             config.routes.get("/v1/models", this::models);
             config.routes.post("/v1/completions", this::completions);
+            config.routes.post("/v1/embeddings", this::embeddings);
             config.routes.get("/api/plan", this::plan);
             config.routes.get("/api/cluster", this::cluster);
             config.routes.get("/api/events", this::events);
@@ -122,11 +177,39 @@ public final class HttpApi implements AutoCloseable {
         });
     }
 
-    /** Starts the API on loopback at {@code options.port()}. */
+    /** Starts the API of one orchestrator on loopback at {@code options.port()}. */
     public static HttpApi start(Orchestrator orchestrator, Options options) {
-        HttpApi api = new HttpApi(orchestrator, options);
+        return start(List.of(orchestrator), options);
+    }
+
+    /** Starts the API of several orchestrators (one model each) on loopback at {@code options.port()}. */
+    public static HttpApi start(List<Orchestrator> orchestrators, Options options) {
+        HttpApi api = new HttpApi(orchestrators, options);
         api.app.start();
         return api;
+    }
+
+    /** Workers ready for at least one model. */
+    private java.util.SortedSet<String> readyWorkers() {
+        java.util.SortedSet<String> all = new java.util.TreeSet<>();
+        served.values().forEach(m -> all.addAll(m.orchestrator.readyWorkers()));
+        return all;
+    }
+
+    /** The model a request names, or 404. */
+    private Served served(String model) {
+        Served m = served.get(model);
+        if (m == null) {
+            throw new ApiError(404, "invalid_request_error", "model", "model_not_found", "the model '" + model
+                    + "' does not exist here (served: " + String.join(", ", served.keySet()) + ")");
+        }
+        return m;
+    }
+
+    /** The model of an admin request: {@code ?model=}, else the first. */
+    private Served adminModel(Context ctx) {
+        String model = ctx.queryParam("model");
+        return model == null || model.isEmpty() ? first : served(model);
     }
 
     public int port() {
@@ -157,8 +240,11 @@ public final class HttpApi implements AutoCloseable {
 
     private void models(Context ctx) {
         ObjectNode body = json.createObjectNode().put("object", "list");
-        ObjectNode m = body.putArray("data").addObject();
-        m.put("id", orchestrator.modelName()).put("object", "model").put("created", 0).put("owned_by", "edgesplit");
+        var data = body.putArray("data");
+        for (Served s : served.values()) {
+            data.addObject().put("id", s.name).put("object", "model").put("created", 0).put("owned_by", "edgesplit")
+                    .put("kind", s.generative() ? "completions" : "embeddings");
+        }
         ctx.contentType("application/json").result(body.toString());
     }
 
@@ -180,25 +266,34 @@ public final class HttpApi implements AutoCloseable {
     }
 
     /** A completion request, checked. */
-    private record Completion(String prompt, int maxTokens, Sampling sampling, boolean stream) {}
+    private record Completion(Served model, String prompt, int maxTokens, Sampling sampling, boolean stream) {}
 
-    private Completion completion(JsonNode b) {
+    private static void only(JsonNode b, Set<String> known, Set<String> unsupported) {
         for (Iterator<String> it = b.fieldNames(); it.hasNext(); ) {
             String f = it.next();
-            if (UNSUPPORTED.contains(f)) {
+            if (unsupported.contains(f)) {
                 throw ApiError.badParam(f, "parameter '" + f + "' is not supported by EdgeSplit");
             }
-            if (!COMPLETION_FIELDS.contains(f)) {
+            if (!known.contains(f)) {
                 throw ApiError.badParam(f, "unknown parameter '" + f + "'");
             }
         }
+    }
+
+    private Served model(JsonNode b) {
         JsonNode model = b.get("model");
         if (model == null || !model.isTextual()) {
             throw ApiError.badParam("model", "'model' is required (a string)");
         }
-        if (!model.asText().equals(orchestrator.modelName())) {
-            throw new ApiError(404, "invalid_request_error", "model", "model_not_found", "the model '" + model.asText()
-                    + "' does not exist here (served: " + orchestrator.modelName() + ")");
+        return served(model.asText());
+    }
+
+    private Completion completion(JsonNode b) {
+        only(b, COMPLETION_FIELDS, UNSUPPORTED);
+        Served served = model(b);
+        if (!served.generative()) {
+            throw new ApiError(400, "invalid_request_error", "model", "model_not_generative", served.name
+                    + " is an encoder: use /v1/embeddings");
         }
         JsonNode p = b.get("prompt");
         String prompt;
@@ -212,7 +307,7 @@ public final class HttpApi implements AutoCloseable {
             throw ApiError.badParam("prompt", "'prompt' must be a string (one prompt per request)");
         }
         int maxTokens = integer(b, "max_tokens", 16);
-        int context = orchestrator.context();
+        int context = served.orchestrator.context();
         if (maxTokens < 1 || maxTokens >= context) {
             throw ApiError.badParam("max_tokens", "'max_tokens' must be between 1 and " + (context - 1) + ", not " + maxTokens);
         }
@@ -232,7 +327,7 @@ public final class HttpApi implements AutoCloseable {
         if (s != null && !s.isBoolean() && !s.isNull()) {
             throw ApiError.badParam("stream", "'stream' must be true or false");
         }
-        return new Completion(prompt, maxTokens, new Sampling(temperature, 0, topP, seed), s != null && s.asBoolean());
+        return new Completion(served, prompt, maxTokens, new Sampling(temperature, 0, topP, seed), s != null && s.asBoolean());
     }
 
     private static int integer(JsonNode b, String field, int otherwise) {
@@ -257,21 +352,21 @@ public final class HttpApi implements AutoCloseable {
         return n.asDouble();
     }
 
-    private Decoding decoding() {
+    private Decoding decoding(Served m) {
         Decoding d;
         try {
-            d = orchestrator.decoding(planTimeout);
+            d = m.orchestrator.decoding(planTimeout);
         } catch (EdgeSplitException e) {
             if (e.code() == io.edgesplit.core.error.ErrorCode.INVALID_ARGUMENT) {
                 throw new ApiError(400, "invalid_request_error", "model", "model_not_generative", e.getMessage());
             }
             throw new ApiError(503, "server_error", null, "no_route", "no plan serves the model: " + e.getMessage());
         }
-        if (!sinkInstalled) {
-            synchronized (this) {
-                if (!sinkInstalled) {
+        if (!m.sinkInstalled) {
+            synchronized (m) {
+                if (!m.sinkInstalled) {
                     d.sink((seq, token) -> {
-                        Tokens q = streams.get(seq);
+                        Tokens q = m.streams.get(seq);
                         if (q != null) {
                             if (q.firstAt == 0) {
                                 q.firstAt = System.nanoTime();
@@ -279,7 +374,7 @@ public final class HttpApi implements AutoCloseable {
                             q.queue.add(token);
                         }
                     });
-                    sinkInstalled = true;
+                    m.sinkInstalled = true;
                 }
             }
         }
@@ -289,36 +384,37 @@ public final class HttpApi implements AutoCloseable {
     private void completions(Context ctx) throws Exception {
         long t0 = System.nanoTime();
         Completion c = completion(body(ctx));
-        Decoding d = decoding();
+        Served m = c.model();
+        Decoding d = decoding(m);
         if (!admission.tryAcquire()) {
             throw new ApiError(429, "rate_limit_error", null, "overloaded", "too many requests in flight; retry shortly");
         }
         String id = "cmpl-" + ids.incrementAndGet();
         Tokens tokens = new Tokens();
-        streams.put(id, tokens);
+        m.streams.put(id, tokens);
         try {
-            Tokenizer tok = tokenizer();
+            Tokenizer tok = m.tokenizer();
             int[] prompt = tok.encode(c.prompt());
-            if (prompt.length + c.maxTokens() > orchestrator.context()) {
+            if (prompt.length + c.maxTokens() > m.orchestrator.context()) {
                 throw ApiError.badParam(c.prompt().isEmpty() ? "max_tokens" : "prompt", "the prompt has " + prompt.length
                         + " tokens and max_tokens is " + c.maxTokens() + ": over the model's context of "
-                        + orchestrator.context() + " tokens");
+                        + m.orchestrator.context() + " tokens");
             }
             CompletableFuture<Decoding.Result> done = d.start(new Decoding.Request(id, prompt, c.sampling(), c.maxTokens(),
                     tok.stopTokens(), Gateway.Privacy.NONE));
             TextStream text = new TextStream(tok, prompt[prompt.length - 1]);
             long created = System.currentTimeMillis() / 1000;
             if (c.stream()) {
-                stream(ctx, id, created, done, tokens, text, t0);
+                stream(ctx, m, id, created, done, tokens, text, t0);
             } else {
                 Decoding.Result r = done.get(10, TimeUnit.MINUTES);
                 StringBuilder all = new StringBuilder();
                 for (int t : r.tokens()) {
                     all.append(text.add(t));
                 }
-                record(t0, tokens.firstAt, r.tokens().length);
+                record(m, t0, tokens.firstAt, r.tokens().length);
                 ObjectNode body = json.createObjectNode().put("id", id).put("object", "text_completion").put("created", created)
-                        .put("model", orchestrator.modelName());
+                        .put("model", m.name);
                 ObjectNode choice = body.putArray("choices").addObject();
                 choice.put("text", all.toString()).put("index", 0).putNull("logprobs").put("finish_reason", finish(r));
                 body.putObject("usage").put("prompt_tokens", prompt.length).put("completion_tokens", r.tokens().length)
@@ -329,23 +425,130 @@ public final class HttpApi implements AutoCloseable {
             Throwable cause = e.getCause();
             throw new ApiError(503, "server_error", null, "generation_failed", "generation failed: " + cause.getMessage());
         } finally {
-            streams.remove(id);
+            m.streams.remove(id);
             admission.release();
         }
-        Timer.builder("edgesplit_http_request_seconds").tag("endpoint", "completions").publishPercentileHistogram()
-                .register(metrics).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+        Timer.builder("edgesplit_http_request_seconds").tag("endpoint", "completions").tag("model", m.name)
+                .publishPercentileHistogram().register(metrics).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
     }
 
-    private synchronized Tokenizer tokenizer() {
-        if (tokenizer == null) {
-            var ref = orchestrator.model().model().tokenizer();
-            if (ref == null) {
-                throw new ApiError(400, "invalid_request_error", "model", "no_tokenizer", orchestrator.modelName()
-                        + " comes without a tokenizer");
-            }
-            tokenizer = ref.open();
+    /** {@code POST /v1/embeddings}: each input through the encoder's current route, pooled as the model states. */
+    private void embeddings(Context ctx) throws Exception {
+        long t0 = System.nanoTime();
+        JsonNode b = body(ctx);
+        only(b, EMBEDDING_FIELDS, Set.of("dimensions"));
+        Served m = model(b);
+        if (m.generative()) {
+            throw new ApiError(400, "invalid_request_error", "model", "model_not_encoder", m.name
+                    + " is a generative model: use /v1/completions");
         }
-        return tokenizer;
+        JsonNode f = b.get("encoding_format");
+        boolean base64 = f != null && !f.isNull() && f.asText().equals("base64");
+        if (f != null && !f.isNull() && !(f.isTextual() && (base64 || f.asText().equals("float")))) {
+            throw ApiError.badParam("encoding_format", "'encoding_format' must be \"float\" or \"base64\"");
+        }
+        List<int[]> inputs = embeddingInputs(b, m);
+        Embedder embedder = embedder(m);
+        Encoding enc;
+        try {
+            enc = m.orchestrator.encoding(planTimeout);
+        } catch (EdgeSplitException e) {
+            throw new ApiError(503, "server_error", null, "no_route", "no plan serves the model: " + e.getMessage());
+        }
+        if (!admission.tryAcquire()) {
+            throw new ApiError(429, "rate_limit_error", null, "overloaded", "too many requests in flight; retry shortly");
+        }
+        List<Map<String, OnnxTensor>> open = new ArrayList<>();
+        try {
+            List<CompletableFuture<Map<String, Tensor>>> runs = new ArrayList<>();
+            for (int[] ids : inputs) {
+                Map<String, OnnxTensor> in = embedder.inputs(ids);
+                open.add(in);
+                runs.add(enc.submit(Gateway.Privacy.NONE, in));
+            }
+            ObjectNode body = json.createObjectNode().put("object", "list");
+            var data = body.putArray("data");
+            int tokens = 0;
+            for (int i = 0; i < runs.size(); i++) {
+                float[] v = embedder.pool(runs.get(i).get(10, TimeUnit.MINUTES), inputs.get(i).length);
+                ObjectNode e = data.addObject().put("object", "embedding").put("index", i);
+                if (base64) {
+                    java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(4 * v.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                    bytes.asFloatBuffer().put(v);
+                    e.put("embedding", java.util.Base64.getEncoder().encodeToString(bytes.array()));
+                } else {
+                    var a = e.putArray("embedding");
+                    for (float x : v) {
+                        a.add(x);
+                    }
+                }
+                tokens += inputs.get(i).length;
+            }
+            body.put("model", m.name);
+            body.putObject("usage").put("prompt_tokens", tokens).put("total_tokens", tokens);
+            ctx.contentType("application/json").result(body.toString());
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new ApiError(503, "server_error", null, "encoding_failed", "the encoder failed: " + e.getCause().getMessage());
+        } finally {
+            open.forEach(in -> in.values().forEach(OnnxTensor::close));
+            admission.release();
+        }
+        Timer.builder("edgesplit_http_request_seconds").tag("endpoint", "embeddings").tag("model", m.name)
+                .publishPercentileHistogram().register(metrics).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+    }
+
+    /** The token ids of each input: strings are tokenized, arrays of integers taken as token ids. */
+    private List<int[]> embeddingInputs(JsonNode b, Served m) {
+        JsonNode in = b.get("input");
+        if (in == null || in.isNull()) {
+            throw ApiError.badParam("input", "'input' is required (a string, an array of strings or of token arrays)");
+        }
+        List<JsonNode> items = new ArrayList<>();
+        if (in.isTextual() || (in.isArray() && in.size() > 0 && in.get(0).isIntegralNumber())) {
+            items.add(in);
+        } else if (in.isArray()) {
+            in.forEach(items::add);
+        } else {
+            throw ApiError.badParam("input", "'input' must be a string, an array of strings or of token arrays");
+        }
+        if (items.isEmpty() || items.size() > MAX_EMBEDDING_INPUTS) {
+            throw ApiError.badParam("input", "'input' must hold 1 to " + MAX_EMBEDDING_INPUTS + " inputs, not " + items.size());
+        }
+        int context = m.orchestrator.context();
+        Tokenizer tok = m.tokenizer();
+        List<int[]> out = new ArrayList<>();
+        for (JsonNode item : items) {
+            int[] ids;
+            if (item.isTextual()) {
+                if (item.asText().isEmpty()) {
+                    throw ApiError.badParam("input", "an input is an empty string");
+                }
+                ids = tok.encode(item.asText());
+            } else if (item.isArray() && item.size() > 0) {
+                ids = new int[item.size()];
+                for (int i = 0; i < ids.length; i++) {
+                    JsonNode t = item.get(i);
+                    if (!t.isIntegralNumber() || !t.canConvertToInt() || t.asInt() < 0 || t.asInt() >= tok.vocabSize()) {
+                        throw ApiError.badParam("input", "token ids must be integers in [0, " + tok.vocabSize() + "), not " + t);
+                    }
+                    ids[i] = t.asInt();
+                }
+            } else {
+                throw ApiError.badParam("input", "each input must be a non-empty string or array of token ids");
+            }
+            if (ids.length > context) {
+                throw ApiError.badParam("input", "an input has " + ids.length + " tokens: over the model's context of "
+                        + context + " tokens");
+            }
+            out.add(ids);
+        }
+        return out;
+    }
+
+    private final Map<String, Embedder> embedders = new ConcurrentHashMap<>();
+
+    private Embedder embedder(Served m) {
+        return embedders.computeIfAbsent(m.name, n -> Embedder.of(m.orchestrator.model()));
     }
 
     private static String finish(Decoding.Result r) {
@@ -355,20 +558,20 @@ public final class HttpApi implements AutoCloseable {
         };
     }
 
-    private void record(long t0, long firstTokenAt, int tokens) {
+    private void record(Served m, long t0, long firstTokenAt, int tokens) {
         if (firstTokenAt > 0) {
-            Timer.builder("edgesplit_time_to_first_token_seconds").publishPercentileHistogram().register(metrics)
-                    .record(firstTokenAt - t0, TimeUnit.NANOSECONDS);
+            Timer.builder("edgesplit_time_to_first_token_seconds").tag("model", m.name).publishPercentileHistogram()
+                    .register(metrics).record(firstTokenAt - t0, TimeUnit.NANOSECONDS);
             if (tokens > 1) {
-                Timer.builder("edgesplit_time_per_output_token_seconds").publishPercentileHistogram().register(metrics)
-                        .record((System.nanoTime() - firstTokenAt) / (tokens - 1), TimeUnit.NANOSECONDS);
+                Timer.builder("edgesplit_time_per_output_token_seconds").tag("model", m.name).publishPercentileHistogram()
+                        .register(metrics).record((System.nanoTime() - firstTokenAt) / (tokens - 1), TimeUnit.NANOSECONDS);
             }
         }
-        DistributionSummary.builder("edgesplit_completion_tokens").register(metrics).record(tokens);
+        DistributionSummary.builder("edgesplit_completion_tokens").tag("model", m.name).register(metrics).record(tokens);
     }
 
     /** Server-sent events: a chunk per token as the gateway samples it, then a last chunk and [DONE]. */
-    private void stream(Context ctx, String id, long created, CompletableFuture<Decoding.Result> done,
+    private void stream(Context ctx, Served m, String id, long created, CompletableFuture<Decoding.Result> done,
             Tokens tokens, TextStream text, long t0) throws Exception {
         ctx.status(200).contentType("text/event-stream").header("Cache-Control", "no-cache");
         OutputStream out = ctx.res().getOutputStream();
@@ -382,7 +585,7 @@ public final class HttpApi implements AutoCloseable {
                 continue;
             }
             count++;
-            event(out, chunk(id, created, text.add(t), null));
+            event(out, chunk(m, id, created, text.add(t), null));
         }
         Decoding.Result r;
         try {
@@ -395,15 +598,15 @@ public final class HttpApi implements AutoCloseable {
             out.flush();
             return;
         }
-        record(t0, tokens.firstAt, count);
-        event(out, chunk(id, created, "", finish(r)));
+        record(m, t0, tokens.firstAt, count);
+        event(out, chunk(m, id, created, "", finish(r)));
         out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
         out.flush();
     }
 
-    private String chunk(String id, long created, String text, String finish) {
+    private String chunk(Served m, String id, long created, String text, String finish) {
         ObjectNode body = json.createObjectNode().put("id", id).put("object", "text_completion").put("created", created)
-                .put("model", orchestrator.modelName());
+                .put("model", m.name);
         ObjectNode choice = body.putArray("choices").addObject();
         choice.put("text", text).put("index", 0).putNull("logprobs");
         if (finish == null) {
@@ -420,36 +623,68 @@ public final class HttpApi implements AutoCloseable {
     }
 
     private void plan(Context ctx) {
+        Served m = adminModel(ctx);
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("model", orchestrator.modelName());
-        body.put("epoch", orchestrator.epoch());
-        body.put("stages", orchestrator.currentPlan());
-        List<Map<String, Object>> switches = orchestrator.decisions().entries("switch");
+        body.put("model", m.name);
+        body.put("epoch", m.orchestrator.epoch());
+        body.put("stages", m.orchestrator.currentPlan());
+        List<Map<String, Object>> switches = m.orchestrator.decisions().entries("switch");
         body.put("last_switch", switches.isEmpty() ? null : switches.getLast());
+        body.put("served_models", List.copyOf(served.keySet()));
         ctx.contentType("application/json").result(write(body));
     }
 
     private void cluster(Context ctx) {
         List<Map<String, Object>> nodes = new ArrayList<>();
-        for (String n : orchestrator.readyWorkers()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("name", n);
-            m.put("address", orchestrator.address(n));
-            nodes.add(m);
+        Map<String, Double> links = new java.util.TreeMap<>();
+        for (String n : readyWorkers()) {
+            Map<String, Object> node = new LinkedHashMap<>();
+            node.put("name", n);
+            List<String> models = new ArrayList<>();
+            for (Served m : served.values()) {
+                if (m.orchestrator.readyWorkers().contains(n)) {
+                    node.putIfAbsent("address", m.orchestrator.address(n));
+                    models.add(m.name);
+                }
+            }
+            node.put("ready_for", models);
+            nodes.add(node);
         }
+        // every orchestrator estimates the same links from the same workers' transfers; the newest model's wins a tie
+        served.values().forEach(m -> links.putAll(m.orchestrator.monitor().estimates()));
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("nodes", nodes);
-        body.put("links", orchestrator.monitor().estimates());
+        body.put("links", links);
         ctx.contentType("application/json").result(write(body));
     }
 
+    /** The decision logs of every model (or of {@code ?model=}), each entry with its model, in time order. */
     private void events(Context ctx) {
-        ctx.contentType("application/json").result(write(Map.of("events", orchestrator.decisions().entries())));
+        String only = ctx.queryParam("model");
+        List<Map<String, Object>> all = new ArrayList<>();
+        for (Served m : only == null || only.isEmpty() ? served.values() : List.of(served(only))) {
+            for (Map<String, Object> e : m.orchestrator.decisions().entries()) {
+                Map<String, Object> tagged = new LinkedHashMap<>(e);
+                tagged.put("model", m.name);
+                all.add(tagged);
+            }
+        }
+        all.sort(java.util.Comparator.comparingLong(e -> e.get("time_ms") instanceof Number n ? n.longValue() : 0));
+        ctx.contentType("application/json").result(write(Map.of("events", all)));
     }
 
+    /** Re-plans {@code ?model=}, or every model. */
     private void replan(Context ctx) {
-        orchestrator.replan("an operator asked (POST /api/replan)");
-        ctx.status(202).contentType("application/json").result(write(Map.of("stages", orchestrator.currentPlan())));
+        String only = ctx.queryParam("model");
+        Map<String, Object> plans = new LinkedHashMap<>();
+        for (Served m : only == null || only.isEmpty() ? served.values() : List.of(served(only))) {
+            m.orchestrator.replan("an operator asked (POST /api/replan)");
+            plans.put(m.name, m.orchestrator.currentPlan());
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("stages", plans.values().iterator().next());
+        body.put("plans", plans);
+        ctx.status(202).contentType("application/json").result(write(body));
     }
 
     private String write(Object o) {
@@ -464,10 +699,6 @@ public final class HttpApi implements AutoCloseable {
     public void close() {
         app.stop();
         metrics.close();
-        synchronized (this) {
-            if (tokenizer != null) {
-                tokenizer.close();
-            }
-        }
+        served.values().forEach(Served::close);
     }
 }

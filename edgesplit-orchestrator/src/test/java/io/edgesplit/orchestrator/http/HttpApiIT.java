@@ -144,8 +144,8 @@ class HttpApiIT {
 
             HttpResponse<String> metrics = get(port, "/metrics");
             assertThat(metrics.statusCode()).isEqualTo(200);
-            assertThat(metrics.body()).contains("edgesplit_time_to_first_token_seconds_count 2",
-                    "edgesplit_time_per_output_token_seconds_count 2", "edgesplit_plan_epoch", "edgesplit_workers_ready 2.0",
+            assertThat(metrics.body()).contains("edgesplit_time_to_first_token_seconds_count{model=\"builtin:stories260k\"} 2",
+                    "edgesplit_time_per_output_token_seconds_count{model=\"builtin:stories260k\"} 2", "edgesplit_plan_epoch", "edgesplit_workers_ready 2.0",
                     "edgesplit_rejected_requests_total{reason=\"invalid_parameter\"}", "edgesplit_http_request_seconds_bucket");
         }
     }

@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = EdgeSplitCli.Version.class,
         description = "Runs foundation models split across heterogeneous edge nodes.",
-        subcommands = {ModelCommand.class, GenerateCommand.class, ProfileCommand.class, PlanCommand.class, ProbeLinkCommand.class, WorkerCommand.class, ClusterCommand.class, OrchestratorCommand.class,
+        subcommands = {DemoCommand.class, ModelCommand.class, GenerateCommand.class, ProfileCommand.class, PlanCommand.class, ProbeLinkCommand.class, WorkerCommand.class, ClusterCommand.class, OrchestratorCommand.class,
                 BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class EdgeSplitCli {

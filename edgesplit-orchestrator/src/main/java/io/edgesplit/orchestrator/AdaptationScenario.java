@@ -224,7 +224,8 @@ public final class AdaptationScenario {
         emulate(orch, source, link[1], link[0], bytesPerS, latencyMs);
     }
 
-    private static void emulate(Orchestrator orch, String source, String from, String to, double bytesPerS, double latencyMs) {
+    /** Sets one direction of a link (EMULATED): on the gateway when it leaves the source, else on the sending worker. */
+    static void emulate(Orchestrator orch, String source, String from, String to, double bytesPerS, double latencyMs) {
         Gateway.LinkSpec spec = new Gateway.LinkSpec(bytesPerS, latencyMs);
         if (from.equals(source)) {
             orch.gateway().emulateLink(to, spec);

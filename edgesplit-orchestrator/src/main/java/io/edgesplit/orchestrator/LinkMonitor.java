@@ -13,22 +13,27 @@ import java.util.concurrent.ConcurrentHashMap;
  * bytes and time of its messages, smoothed (timed from handing a message to the link to the
  * receiver's acknowledgement). A link's latency is taken as configured (plus the data plane's cost per
  * message); what a message takes beyond that is put down to bandwidth. Only messages large enough
- * for their size to matter update the estimate. Estimates are smoothed; the raw series is kept for
- * plots.
+ * for their size to matter update the estimate. The estimate is the best rate the link's reports
+ * reached within the last {@link #WINDOW_MS}: on shared cores a transfer's time also holds the
+ * sender's and receiver's waits for a CPU, which only ever make a link look slower (an EWMA of them
+ * made the demo's 100 Mbit/s link look like 40 and switch plans for it), while a real drop lowers
+ * every report and shows once the window has passed. The raw series is kept for plots.
  */
 public final class LinkMonitor {
     /** Messages smaller than this say little about bandwidth. */
     static final double MIN_BYTES = 16 * 1024;
     /** A link's first messages pay for connections and JIT warm-up: its estimate starts after these. */
     static final int MIN_TRANSFERS = 8;
-    /** Weight of the newest report in the smoothed estimate (the worker's figures are smoothed already). */
-    static final double ALPHA = 0.5;
+    /** How far back the estimate looks for the link's best rate. */
+    static final long WINDOW_MS = 1500;
     static final int SERIES = 20_000;
 
     /** One report about a link: what its messages took, and the estimate after it. */
     public record Sample(long atMs, String from, String to, double bytes, double ms, double bandwidthBytesPerS) {}
 
     private final Map<String, Double> estimates = new ConcurrentHashMap<>();
+    /** Recent rates per link (at ms, bytes/s), oldest first; guarded by itself. */
+    private final Map<String, ArrayDeque<double[]>> recent = new ConcurrentHashMap<>();
     private final Map<String, Long> seenTransfers = new ConcurrentHashMap<>();
     private final ArrayDeque<Sample> series = new ArrayDeque<>();
     private final java.util.function.BiFunction<String, String, Double> latencyMs;
@@ -55,7 +60,16 @@ public final class LinkMonitor {
             }
             double transferMs = Math.max(l.getMsEwma() - latencyMs.apply(from, l.getPeer()), 0.05);
             double bw = l.getBytesEwma() / (transferMs / 1000);
-            double smoothed = estimates.merge(k, bw, (old, fresh) -> (1 - ALPHA) * old + ALPHA * fresh);
+            double smoothed;
+            ArrayDeque<double[]> window = recent.computeIfAbsent(k, x -> new ArrayDeque<>());
+            synchronized (window) {
+                window.addLast(new double[] {nowMs, bw});
+                while (window.size() > 1 && window.peekFirst()[0] < nowMs - WINDOW_MS) {
+                    window.removeFirst();
+                }
+                smoothed = window.stream().mapToDouble(x -> x[1]).max().orElse(bw);
+            }
+            estimates.put(k, smoothed);
             synchronized (series) {
                 series.add(new Sample(nowMs, from, l.getPeer(), l.getBytesEwma(), l.getMsEwma(), smoothed));
                 if (series.size() > SERIES) {
@@ -70,7 +84,7 @@ public final class LinkMonitor {
         return estimates.get(key(from, to));
     }
 
-    /** Every link's smoothed estimate in bytes/s, keyed "from->to", sorted. */
+    /** Every link's estimate in bytes/s, keyed "from->to", sorted. */
     public Map<String, Double> estimates() {
         return new java.util.TreeMap<>(estimates);
     }
@@ -78,6 +92,7 @@ public final class LinkMonitor {
     /** Forgets what was measured on links from or to a node (it restarted). */
     public void forget(String node) {
         estimates.keySet().removeIf(k -> k.startsWith(node + "->") || k.endsWith("->" + node));
+        recent.keySet().removeIf(k -> k.startsWith(node + "->") || k.endsWith("->" + node));
         seenTransfers.keySet().removeIf(k -> k.startsWith(node + "->") || k.endsWith("->" + node));
     }
 

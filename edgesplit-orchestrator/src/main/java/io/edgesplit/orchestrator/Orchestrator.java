@@ -265,19 +265,44 @@ public final class Orchestrator implements AutoCloseable {
      */
     public List<Stage> bestPlanWith(Map<String, Double> bandwidths) {
         return onController(() -> {
-            List<Member> ready = members.values().stream().filter(m -> m.state == State.READY && m.blockMs != null).toList();
-            ClusterSnapshot base = snapshot(ready);
-            List<Link> links = new ArrayList<>();
-            for (Link l : base.links()) {
-                Double bw = bandwidths.get(l.from() + "->" + l.to());
-                links.add(bw == null ? l : new Link(l.from(), l.to(), bw, l.latencyMs()));
-            }
-            PlanResult r = planner.plan(am.profile(), new ClusterSnapshot(base.nodes(), links, base.source()), policy);
+            PlanResult r = planner.plan(am.profile(), snapshotWith(bandwidths), policy);
             if (!(r instanceof PlanResult.Plan p)) {
                 throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "no plan: " + ((PlanResult.Infeasible) r).reason());
             }
             return p.stages();
         });
+    }
+
+    /**
+     * What the cost model predicts for {@code stages} over the ready workers as measured, with some
+     * links' bandwidths (bytes/s, keyed "from->to") set instead; null when a node of them is not ready.
+     */
+    public Prediction predict(List<Stage> stages, Map<String, Double> bandwidths) {
+        return onController(() -> {
+            ClusterSnapshot s = snapshotWith(bandwidths);
+            for (Stage st : stages) {
+                if (s.nodes().stream().noneMatch(n -> n.id().equals(st.node()))) {
+                    return null;
+                }
+            }
+            return CostModel.predict(am.profile(), s, policy, stages);
+        });
+    }
+
+    private ClusterSnapshot snapshotWith(Map<String, Double> bandwidths) {
+        List<Member> ready = members.values().stream().filter(m -> m.state == State.READY && m.blockMs != null).toList();
+        ClusterSnapshot base = snapshot(ready);
+        List<Link> links = new ArrayList<>();
+        for (Link l : base.links()) {
+            Double bw = bandwidths.get(l.from() + "->" + l.to());
+            links.add(bw == null ? l : new Link(l.from(), l.to(), bw, l.latencyMs()));
+        }
+        return new ClusterSnapshot(base.nodes(), links, base.source());
+    }
+
+    /** The first plan this orchestrator served (null before it), as stages. */
+    public List<Stage> firstStages() {
+        return onController(() -> firstPlan);
     }
 
     /** Switches to {@code stages} now, whatever the rules say (an operator's or an oracle's choice). */
@@ -518,7 +543,7 @@ public final class Orchestrator implements AutoCloseable {
         double rate = Math.max(requestRate, 1.0);
         boolean timeObjective = policy.objective() == Objective.LATENCY || policy.objective() == Objective.THROUGHPUT;
         double gainMs = timeObjective ? (cur - next) * rate * config.horizon().toMillis() / 1000.0 : Double.NaN;
-        String why = trigger(snapshot);
+        String why = trigger(snapshot, best.stages());
         Map<String, Object> considered = fields("trigger", why, "cause", trigger, "objective", policy.objective().name()
                 .toLowerCase(Locale.ROOT), "predicted_current", cur, "predicted_new", next, "relative_gain", relative,
                 "gain_over_horizon_ms", timeObjective ? gainMs : null, "move_cost_ms", moveMs, "requests_per_s", requestRate,
@@ -785,30 +810,54 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     /** What changed most since the current plan was made: a node, or a link's bandwidth. */
-    private String trigger(ClusterSnapshot now) {
+    private String trigger(ClusterSnapshot now, List<Stage> next) {
         if (planSnapshot == null) {
             return "first plan";
         }
-        String best = "no measurement changed much";
-        double most = 0;
         for (NodeProfile n : now.nodes()) {
             if (planSnapshot.nodes().stream().noneMatch(p -> p.id().equals(n.id()))) {
                 return "node " + n.id() + " is available";
             }
         }
-        for (Link l : now.links()) {
-            Link before = planSnapshot.link(l.from(), l.to());
-            if (before == null) {
-                continue;
+        // the links the current or the chosen plan sends over come first: a change elsewhere does not explain a switch
+        java.util.Set<String> path = new java.util.HashSet<>(pathLinks(plan));
+        path.addAll(pathLinks(next));
+        String best = null;
+        for (boolean onPath : new boolean[] {true, false}) {
+            double most = onPath ? Math.log(1.2) : 0;
+            for (Link l : now.links()) {
+                Link before = planSnapshot.link(l.from(), l.to());
+                if (before == null || path.contains(l.from() + "->" + l.to()) != onPath) {
+                    continue;
+                }
+                double change = Math.abs(Math.log(l.bandwidthBytesPerS() / before.bandwidthBytesPerS()));
+                if (change > most) {
+                    most = change;
+                    best = String.format(Locale.ROOT, "link %s->%s bandwidth %.2f -> %.2f MB/s (measured)", l.from(), l.to(),
+                            before.bandwidthBytesPerS() / 1e6, l.bandwidthBytesPerS() / 1e6);
+                }
             }
-            double change = Math.abs(Math.log(l.bandwidthBytesPerS() / before.bandwidthBytesPerS()));
-            if (change > most) {
-                most = change;
-                best = String.format(Locale.ROOT, "link %s->%s bandwidth %.2f -> %.2f MB/s (measured)", l.from(), l.to(),
-                        before.bandwidthBytesPerS() / 1e6, l.bandwidthBytesPerS() / 1e6);
+            if (best != null) {
+                return best;
             }
         }
-        return best;
+        return "no measurement changed much";
+    }
+
+    /** The links a plan's messages take, "from->to": source to the first stage, stage to stage, last stage back. */
+    private List<String> pathLinks(List<Stage> stages) {
+        List<String> out = new ArrayList<>();
+        String previous = config.source();
+        for (Stage st : stages == null ? List.<Stage>of() : stages) {
+            if (!st.node().value().equals(previous)) {
+                out.add(previous + "->" + st.node().value());
+            }
+            previous = st.node().value();
+        }
+        if (!previous.equals(config.source())) {
+            out.add(previous + "->" + config.source());
+        }
+        return out;
     }
 
     private Decoding.Route routeFor(List<Stage> stages, long epoch) {

@@ -96,11 +96,12 @@ public final class Gateway implements AutoCloseable {
             @Override
             public void deliver(StepResult result, StreamObserver<StepAck> reply) {
                 CompletableFuture<StepResult> f = self[0].pending.remove(key(result.getRequestId(), result.getStep()));
+                // acknowledge first: what completing runs (sampling, the next step) is not the link's time
+                reply.onNext(StepAck.getDefaultInstance());
+                reply.onCompleted();
                 if (f != null) {
                     f.complete(result);
                 }
-                reply.onNext(StepAck.getDefaultInstance());
-                reply.onCompleted();
             }
 
             @Override

@@ -1,0 +1,63 @@
+package io.edgesplit.orchestrator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.edgesplit.wire.v1.LinkRate;
+import io.edgesplit.wire.v1.Telemetry;
+import org.junit.jupiter.api.Test;
+
+/** The link estimate from workers' reports: contention does not drag it down, a real drop does, small messages do not count. */
+class LinkMonitorTest {
+    private static final double BYTES = 200_000;
+    private final LinkMonitor monitor = new LinkMonitor((a, b) -> 1.0); // 1 ms of latency and per-message cost
+
+    private long transfers = 10;
+
+    /** A report of messages of {@link #BYTES} taking {@code ms} each (latency included). */
+    private void report(long atMs, double ms) {
+        report(atMs, ms, BYTES);
+    }
+
+    private void report(long atMs, double ms, double bytes) {
+        transfers++;
+        monitor.update("a", Telemetry.newBuilder().addLinks(LinkRate.newBuilder().setPeer("b").setTransfers(transfers)
+                .setBytesEwma(bytes).setMsEwma(ms)).build(), atMs);
+    }
+
+    @Test
+    void aTransferSlowedByAWaitForTheCpuDoesNotLowerTheEstimate() {
+        report(0, 3); // 200 kB in 2 ms: 100 MB/s
+        report(100, 41); // the same link, the sender waited 38 ms for a core
+        report(200, 21);
+        assertThat(monitor.bandwidth("a", "b")).isCloseTo(100e6, within(1.0));
+    }
+
+    @Test
+    void aDropShowsOnceTheWindowHasPassed() {
+        report(0, 3);
+        for (long t = 100; t <= LinkMonitor.WINDOW_MS; t += 100) {
+            report(t, 21); // 10 MB/s from now on
+        }
+        assertThat(monitor.bandwidth("a", "b")).isCloseTo(100e6, within(1.0));
+        report(LinkMonitor.WINDOW_MS + 200, 21);
+        assertThat(monitor.bandwidth("a", "b")).isCloseTo(10e6, within(1.0));
+        report(LinkMonitor.WINDOW_MS + 300, 3); // and back up at once
+        assertThat(monitor.bandwidth("a", "b")).isCloseTo(100e6, within(1.0));
+    }
+
+    @Test
+    void smallMessagesAndFirstTransfersSayNothing() {
+        transfers = 0;
+        report(0, 3); // one of the first messages: connection set-up and warm-up
+        assertThat(monitor.bandwidth("a", "b")).isNull();
+        transfers = 20;
+        report(100, 50, 2_000); // 2 kB: its time is latency and turn-around
+        assertThat(monitor.bandwidth("a", "b")).isNull();
+        report(200, 3);
+        assertThat(monitor.bandwidth("a", "b")).isCloseTo(100e6, within(1.0));
+        monitor.forget("b");
+        assertThat(monitor.bandwidth("a", "b")).isNull();
+        assertThat(monitor.series()).hasSize(1);
+    }
+}

@@ -40,7 +40,7 @@ import picocli.CommandLine.Spec;
 final class OrchestratorCommand implements Callable<Integer> {
     static final Set<String> KEYS = Set.of("model", "heartbeat-ms", "dead-after-ms", "tick-ms", "switch-factor", "horizon-s",
             "min-relative-gain", "max-switches-per-minute", "method", "min-workers", "profile-tokens", "message-overhead-ms",
-            "decision-log", "step-timeout-ms");
+            "decision-log", "step-timeout-ms", "api-keys");
 
     @Spec
     CommandSpec spec;
@@ -82,10 +82,11 @@ final class OrchestratorCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (Orchestrator o = Orchestrator.start(cfg, host, port, gatewayPort);
                 io.edgesplit.orchestrator.http.HttpApi api = httpPort < 0 ? null : io.edgesplit.orchestrator.http.HttpApi.start(o,
-                        new io.edgesplit.orchestrator.http.HttpApi.Options(httpPort, 64, Duration.ofMinutes(5)))) {
+                        new io.edgesplit.orchestrator.http.HttpApi.Options(httpPort, 64, Duration.ofMinutes(5), apiKeys(file)))) {
             if (api != null) {
-                spec.commandLine().getErr().printf(Locale.ROOT, "HTTP API on http://127.0.0.1:%d (/v1/completions, /v1/models, "
-                        + "/api/plan, /api/cluster, /api/events, /metrics)%n", api.port());
+                spec.commandLine().getErr().printf(Locale.ROOT, "HTTP API on http://127.0.0.1:%d (/v1/completions, /v1/embeddings, "
+                        + "/v1/models, /api/plan, /api/cluster, /api/events, /api/policy, /api/nodes/NAME/drain, /metrics)%s%n",
+                        api.port(), apiKeys(file).isEmpty() ? "" : "; API keys required");
             }
             o.decisions().follow(e -> {
                 synchronized (out) {
@@ -164,6 +165,38 @@ final class OrchestratorCommand implements Callable<Integer> {
                 Duration.ofMillis((long) (num(o, "horizon-s", d.horizon().toSeconds()) * 1000)), gain, perMinute, method,
                 (int) num(o, "profile-tokens", d.profileTokens()), log, d.loadBytesPerS(), d.warmupMs(),
                 (int) num(o, "min-workers", d.minWorkers()), ms(o, "step-timeout-ms", d.stepTimeout()));
+    }
+
+    /**
+     * The API keys of {@code orchestrator.api-keys}: a list of {@code {name, key}} or
+     * {@code {name, key-env}} (the key read from that environment variable); key to name.
+     */
+    static Map<String, String> apiKeys(ClusterFile file) {
+        ConfigNode o = file.orchestrator();
+        if (o == null || !o.has("api-keys")) {
+            return Map.of();
+        }
+        Map<String, String> keys = new HashMap<>();
+        for (ConfigNode k : o.get("api-keys").list()) {
+            k.only(Set.of("name", "key", "key-env"));
+            String name = k.get("name").text();
+            String key;
+            if (k.has("key") == k.has("key-env")) {
+                throw k.error("give one of 'key' and 'key-env'");
+            }
+            if (k.has("key")) {
+                key = k.get("key").text();
+            } else {
+                key = System.getenv(k.get("key-env").text());
+                if (key == null || key.isEmpty()) {
+                    throw k.get("key-env").error("the environment variable " + k.get("key-env").text() + " is not set");
+                }
+            }
+            if (keys.put(key, name) != null) {
+                throw k.error("two API keys are the same"); // the key itself is not shown
+            }
+        }
+        return keys;
     }
 
     private static double num(ConfigNode o, String key, double fallback) {

@@ -57,4 +57,25 @@ class OrchestratorCommandTest {
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("nonesuch");
     }
+
+    @Test
+    void apiKeysAreReadFromTheFileOrTheEnvironmentAndNeverShown() throws Exception {
+        String base = Files.readString(Path.of("../examples/orchestrator-local.yaml"));
+        Path keys = dir.resolve("keys.yaml");
+        Files.writeString(keys, base.replace("  model: builtin:stories260k\n", "  model: builtin:stories260k\n  api-keys:\n"
+                + "    - {name: ops, key: sk-ops-0123456789abcdef}\n    - {name: home, key-env: HOME}\n"));
+        var read = OrchestratorCommand.apiKeys(ClusterFile.read(keys));
+        assertThat(read).containsEntry("sk-ops-0123456789abcdef", "ops").containsEntry(System.getenv("HOME"), "home");
+
+        Path both = dir.resolve("both.yaml");
+        Files.writeString(both, base.replace("  model: builtin:stories260k\n", "  model: builtin:stories260k\n  api-keys:\n"
+                + "    - {name: ops, key: sk-ops-0123456789abcdef, key-env: HOME}\n"));
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> OrchestratorCommand.apiKeys(ClusterFile.read(both))))
+                .hasMessageContaining("one of 'key' and 'key-env'");
+        Path same = dir.resolve("same.yaml");
+        Files.writeString(same, base.replace("  model: builtin:stories260k\n", "  model: builtin:stories260k\n  api-keys:\n"
+                + "    - {name: a, key: sk-same-0123456789abcdef}\n    - {name: b, key: sk-same-0123456789abcdef}\n"));
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> OrchestratorCommand.apiKeys(ClusterFile.read(same))))
+                .hasMessageContaining("the same").hasMessageNotContaining("sk-same");
+    }
 }

@@ -68,6 +68,11 @@ public final class DecisionLog implements AutoCloseable {
         followers.add(follower);
     }
 
+    /** Stops calling {@code follower}. */
+    public void unfollow(Consumer<Map<String, Object>> follower) {
+        followers.remove(follower);
+    }
+
     public static String line(Map<String, Object> entry) {
         try {
             return JSON.writeValueAsString(entry);

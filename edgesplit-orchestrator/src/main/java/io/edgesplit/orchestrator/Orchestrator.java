@@ -108,7 +108,9 @@ public final class Orchestrator implements AutoCloseable {
     private final ScheduledExecutorService controller = Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().name("controller").daemon(true).unstarted(r));
     private final ExactPlanner planner = new ExactPlanner();
-    private final Policy policy;
+    private volatile Policy policy;
+    /** Nodes an operator is draining: planned around, and moved off without waiting for a gain. */
+    private final java.util.Set<String> drained = ConcurrentHashMap.newKeySet();
     private final CompletableFuture<Traffic> started = new CompletableFuture<>();
     // owned by the controller thread
     private volatile Traffic traffic;
@@ -129,8 +131,7 @@ public final class Orchestrator implements AutoCloseable {
         this.am = am;
         this.gateway = gateway;
         boolean generative = !am.state().isEmpty();
-        this.policy = config.policy().withUnitsPerRequest(generative ? 1 : Math.max(1, config.profileTokens()))
-                .withMaxStages(Math.min(config.policy().maxStages(), am.blockCount()));
+        this.policy = served(config.policy());
         this.monitor = new LinkMonitor((a, b) -> config.link(a, b).latencyMs() + config.messageOverheadMs());
         this.log = new DecisionLog(config.decisionLog());
         this.migrator = new Migrator(gateway);
@@ -160,6 +161,60 @@ public final class Orchestrator implements AutoCloseable {
             g.close();
             throw e;
         }
+    }
+
+    /** A policy as this orchestrator applies it: per request or per token, at most one stage per block. */
+    private Policy served(Policy p) {
+        boolean generative = !am.state().isEmpty();
+        return p.withUnitsPerRequest(generative ? 1 : Math.max(1, config.profileTokens()))
+                .withMaxStages(Math.min(p.maxStages(), am.blockCount()));
+    }
+
+    /** The policy planning follows now. */
+    public Policy policy() {
+        return policy;
+    }
+
+    /** Plans by {@code p} from now on (an operator changed it) and re-plans at once; the usual switching rules apply. */
+    public void policy(Policy p, String why) {
+        onController(() -> {
+            Policy before = policy;
+            policy = served(p);
+            log.add("policy", fields("trigger", why, "objective", policy.objective().name().toLowerCase(Locale.ROOT),
+                    "previous_objective", before.objective().name().toLowerCase(Locale.ROOT), "latency_slo_ms",
+                    policy.latencySloMs() > 0 ? policy.latencySloMs() : null, "min_throughput_rps",
+                    policy.minThroughputRps() > 0 ? policy.minThroughputRps() : null));
+            lastConsidered = "";
+            reconcile("the policy changed: " + why);
+            return null;
+        });
+    }
+
+    /**
+     * Drains a node (an operator's request): the planner stops using it and the plan moves off it
+     * now (live, with the KV caches), whatever the gain; false if no such worker joined.
+     * {@code undrain} gives it back to the planner.
+     */
+    public boolean drain(String node, boolean drain, String why) {
+        if (!members.containsKey(node)) {
+            return false;
+        }
+        onController(() -> {
+            boolean changed = drain ? drained.add(node) : drained.remove(node);
+            if (changed) {
+                log.add(drain ? "node-draining" : "node-undrained", fields("node", node, "trigger", why));
+                lastConsidered = "";
+                reconcile((drain ? "node " + node + " is being drained" : "node " + node + " is no longer drained")
+                        + " (" + why + ")");
+            }
+            return null;
+        });
+        return true;
+    }
+
+    /** Nodes being drained. */
+    public java.util.Set<String> drainedNodes() {
+        return java.util.Set.copyOf(drained);
     }
 
     public int controlPort() {
@@ -505,8 +560,11 @@ public final class Orchestrator implements AutoCloseable {
         }
         measureRate(now);
         probeIdleLinks(now);
-        List<Member> ready = members.values().stream().filter(m -> m.state == State.READY && m.blockMs != null).toList();
+        List<Member> ready = members.values().stream().filter(m -> m.state == State.READY && m.blockMs != null
+                && !drained.contains(m.name)).toList();
         boolean broken = isBroken();
+        String drainedOn = plan == null ? null : plan.stream().map(st -> st.node().value()).filter(drained::contains)
+                .findFirst().orElse(null);
         if (plan == null && ready.size() < config.minWorkers()) {
             return;
         }
@@ -535,7 +593,9 @@ public final class Orchestrator implements AutoCloseable {
         if (same(best.stages(), plan)) {
             return;
         }
-        Prediction current = CostModel.predict(am.profile(), snapshot, policy, plan);
+        // a drained node is out of the snapshot planned over, but the current plan still runs on it
+        Prediction current = CostModel.predict(am.profile(), drainedOn == null ? snapshot : snapshot(members.values().stream()
+                .filter(m -> m.state == State.READY && m.blockMs != null).toList()), policy, plan);
         double cur = CostModel.objective(policy, current);
         double next = CostModel.objective(policy, best.predicted());
         double relative = (cur - next) / cur;
@@ -549,7 +609,9 @@ public final class Orchestrator implements AutoCloseable {
                 "gain_over_horizon_ms", timeObjective ? gainMs : null, "move_cost_ms", moveMs, "requests_per_s", requestRate,
                 "chosen_plan", describe(best.stages()), "current_plan", describe(plan), "baseline_plan", describe(firstPlan));
         String rejected = null;
-        if (relative < config.minRelativeGain()) {
+        if (drainedOn != null) {
+            considered.put("trigger", "node " + drainedOn + " is being drained");
+        } else if (relative < config.minRelativeGain()) {
             rejected = String.format(Locale.ROOT, "gain %.1f%% is below the minimum %.1f%%", relative * 100,
                     config.minRelativeGain() * 100);
         } else if (timeObjective && gainMs < config.switchFactor() * moveMs) {

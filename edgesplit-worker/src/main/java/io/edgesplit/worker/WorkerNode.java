@@ -82,14 +82,8 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
     /** EMULATED links from here, by peer node name ("gateway" for the gateway); they win over a route's. */
     private final Map<String, io.edgesplit.wire.v1.EmulatedLink> emulatedLinks = new ConcurrentHashMap<>();
 
-    /**
-     * A link's rate from real transfers, smoothed. Only messages of {@link #MIN_BYTES} or more count:
-     * a small one's time is latency and the receiver's turn-around, and averaged in with large ones
-     * it made a 1 Gbit/s link look like 2 MB/s. A link that carries only small messages reports no
-     * transfers, so the orchestrator probes it when idle.
-     */
+    /** A link's rate from real transfers, smoothed. */
     private static final class LinkRate {
-        static final long MIN_BYTES = 16 * 1024;
         private long transfers;
         private double ewma;
         private double lastMs;
@@ -97,9 +91,6 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
         private double bytesEwma;
 
         synchronized void record(long bytes, long nanos) {
-            if (bytes < MIN_BYTES) {
-                return;
-            }
             double rate = bytes / Math.max(nanos / 1e9, 1e-9);
             lastMs = nanos / 1e6;
             ewma = transfers == 0 ? rate : 0.8 * ewma + 0.2 * rate;

@@ -57,6 +57,9 @@ public final class HttpApi implements AutoCloseable {
     private static final Set<String> EMBEDDING_FIELDS = Set.of("model", "input", "encoding_format", "user");
     /** Inputs one embeddings request may carry. */
     static final int MAX_EMBEDDING_INPUTS = 64;
+    /** Decision-log entries a following client may be behind by before it is cut off. */
+    static final int FOLLOW_QUEUE = 1024;
+    private volatile boolean closed;
 
     /** The models served, by name, in the order given (the first is the admin API's default). */
     private final Map<String, Served> served = new LinkedHashMap<>();
@@ -111,12 +114,33 @@ public final class HttpApi implements AutoCloseable {
     private final AtomicLong ids = new AtomicLong();
     private final Duration planTimeout;
 
-    /** Settings: the port (0: any), how many completions may run at once, how long to wait for a first plan. */
-    public record Options(int port, int maxInFlight, Duration planTimeout) {
+    /**
+     * Settings: the port (0: any), how many requests may run at once, how long to wait for a first
+     * plan, and the API keys (bearer tokens, to the name of who holds each) that every request must
+     * carry; none: no authentication.
+     */
+    public record Options(int port, int maxInFlight, Duration planTimeout, Map<String, String> apiKeys) {
         public Options {
             if (maxInFlight < 1) {
                 throw EdgeSplitException.invalidArgument("http.max-in-flight must be >= 1: " + maxInFlight);
             }
+            apiKeys = Map.copyOf(apiKeys);
+            for (String key : apiKeys.keySet()) {
+                if (key.length() < 16 || key.chars().anyMatch(c -> c <= ' ' || c > '~')) {
+                    throw EdgeSplitException.invalidArgument("the API key of " + apiKeys.get(key)
+                            + " must be at least 16 printable ASCII characters without spaces");
+                }
+            }
+        }
+
+        public Options(int port, int maxInFlight, Duration planTimeout) {
+            this(port, maxInFlight, planTimeout, Map.of());
+        }
+
+        @Override
+        public String toString() { // keys never reach a log
+            return "Options[port=" + port + ", maxInFlight=" + maxInFlight + ", planTimeout=" + planTimeout + ", apiKeys="
+                    + apiKeys.size() + " (hidden)]";
         }
     }
 
@@ -146,12 +170,16 @@ public final class HttpApi implements AutoCloseable {
                 .description("workers ready for at least one model").register(metrics);
         Gauge.builder("edgesplit_requests_in_flight", admission, s -> options.maxInFlight() - s.availablePermits())
                 .register(metrics);
+        List<byte[]> keys = options.apiKeys().keySet().stream().map(k -> k.getBytes(StandardCharsets.US_ASCII)).toList();
         this.app = Javalin.create(config -> {
             config.jetty.port = options.port();
             config.jetty.host = "127.0.0.1";
             config.http.maxRequestSize = MAX_BODY_BYTES;
             config.concurrency.useVirtualThreads = true;
             config.startup.showJavalinBanner = false;
+            if (!keys.isEmpty()) {
+                config.routes.before(ctx -> authenticate(ctx, keys));
+            }
             config.routes.get("/v1/models", this::models);
             config.routes.post("/v1/completions", this::completions);
             config.routes.post("/v1/embeddings", this::embeddings);
@@ -159,6 +187,9 @@ public final class HttpApi implements AutoCloseable {
             config.routes.get("/api/cluster", this::cluster);
             config.routes.get("/api/events", this::events);
             config.routes.post("/api/replan", this::replan);
+            config.routes.put("/api/policy", this::policy);
+            config.routes.post("/api/nodes/{name}/drain", ctx -> drain(ctx, true));
+            config.routes.delete("/api/nodes/{name}/drain", ctx -> drain(ctx, false));
             config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
                     .result(metrics.scrape()));
             config.routes.exception(ApiError.class, (e, ctx) -> error(ctx, e));
@@ -214,6 +245,23 @@ public final class HttpApi implements AutoCloseable {
 
     public int port() {
         return app.port();
+    }
+
+    /** 401 unless the request carries one of the API keys as its bearer token (compared in constant time). */
+    private static void authenticate(Context ctx, List<byte[]> keys) {
+        String h = ctx.header("Authorization");
+        if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            throw new ApiError(401, "invalid_request_error", null, "missing_api_key",
+                    "this API needs an API key: send 'Authorization: Bearer KEY'");
+        }
+        byte[] given = h.substring(7).strip().getBytes(StandardCharsets.US_ASCII);
+        boolean ok = false;
+        for (byte[] k : keys) {
+            ok |= java.security.MessageDigest.isEqual(k, given);
+        }
+        if (!ok) {
+            throw new ApiError(401, "invalid_request_error", null, "invalid_api_key", "the API key is not valid");
+        }
     }
 
     public PrometheusMeterRegistry metrics() {
@@ -648,6 +696,7 @@ public final class HttpApi implements AutoCloseable {
                 }
             }
             node.put("ready_for", models);
+            node.put("drained", served.values().stream().anyMatch(m -> m.orchestrator.drainedNodes().contains(n)));
             nodes.add(node);
         }
         // every orchestrator estimates the same links from the same workers' transfers; the newest model's wins a tie
@@ -658,19 +707,85 @@ public final class HttpApi implements AutoCloseable {
         ctx.contentType("application/json").result(write(body));
     }
 
-    /** The decision logs of every model (or of {@code ?model=}), each entry with its model, in time order. */
-    private void events(Context ctx) {
+    /**
+     * The decision logs of every model (or of {@code ?model=}), each entry with its model, in time
+     * order; as server-sent events that go on with every new entry when the client asks for
+     * {@code text/event-stream} (or {@code ?follow=true}).
+     */
+    private void events(Context ctx) throws Exception {
         String only = ctx.queryParam("model");
-        List<Map<String, Object>> all = new ArrayList<>();
-        for (Served m : only == null || only.isEmpty() ? served.values() : List.of(served(only))) {
-            for (Map<String, Object> e : m.orchestrator.decisions().entries()) {
-                Map<String, Object> tagged = new LinkedHashMap<>(e);
-                tagged.put("model", m.name);
-                all.add(tagged);
+        List<Served> models = only == null || only.isEmpty() ? List.copyOf(served.values()) : List.of(served(only));
+        String accept = ctx.header("Accept");
+        boolean follow = "true".equals(ctx.queryParam("follow")) || (accept != null && accept.contains("text/event-stream"));
+        record Fresh(Map<String, Object> entry, Served model) {}
+        BlockingQueue<Fresh> fresh = new java.util.concurrent.ArrayBlockingQueue<>(FOLLOW_QUEUE);
+        java.util.concurrent.atomic.AtomicBoolean overflow = new java.util.concurrent.atomic.AtomicBoolean();
+        Map<Served, java.util.function.Consumer<Map<String, Object>>> followers = new LinkedHashMap<>();
+        if (follow) { // follow before reading the past, or an entry added in between is lost
+            for (Served m : models) {
+                java.util.function.Consumer<Map<String, Object>> f = e -> {
+                    if (!fresh.offer(new Fresh(e, m))) {
+                        overflow.set(true);
+                    }
+                };
+                followers.put(m, f);
+                m.orchestrator.decisions().follow(f);
             }
         }
-        all.sort(java.util.Comparator.comparingLong(e -> e.get("time_ms") instanceof Number n ? n.longValue() : 0));
-        ctx.contentType("application/json").result(write(Map.of("events", all)));
+        try {
+            List<Map<String, Object>> all = new ArrayList<>();
+            // the log hands followers the entry it keeps: one seen in the past is not sent again
+            java.util.Set<Map<String, Object>> past = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            for (Served m : models) {
+                for (Map<String, Object> e : m.orchestrator.decisions().entries()) {
+                    past.add(e);
+                    all.add(tagged(e, m));
+                }
+            }
+            all.sort(java.util.Comparator.comparingLong(HttpApi::timeOf));
+            if (!follow) {
+                ctx.contentType("application/json").result(write(Map.of("events", all)));
+                return;
+            }
+            ctx.status(200).contentType("text/event-stream").header("Cache-Control", "no-cache");
+            OutputStream out = ctx.res().getOutputStream();
+            for (Map<String, Object> e : all) {
+                event(out, write(e));
+            }
+            long lastWrite = System.nanoTime();
+            while (!closed) {
+                Fresh e = fresh.poll(250, TimeUnit.MILLISECONDS);
+                if (overflow.get()) {
+                    event(out, "{\"error\": {\"message\": \"the client fell behind by " + FOLLOW_QUEUE
+                            + " events; reconnect\", \"code\": \"too_slow\"}}");
+                    return;
+                }
+                if (e != null) {
+                    if (!past.contains(e.entry())) {
+                        event(out, write(tagged(e.entry(), e.model())));
+                    }
+                    lastWrite = System.nanoTime();
+                } else if (System.nanoTime() - lastWrite > 15_000_000_000L) {
+                    out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8)); // finds a client that went away
+                    out.flush();
+                    lastWrite = System.nanoTime();
+                }
+            }
+        } catch (IOException gone) {
+            // the client disconnected
+        } finally {
+            followers.forEach((m, f) -> m.orchestrator.decisions().unfollow(f));
+        }
+    }
+
+    private static Map<String, Object> tagged(Map<String, Object> e, Served m) {
+        Map<String, Object> t = new LinkedHashMap<>(e);
+        t.put("model", m.name);
+        return t;
+    }
+
+    private static long timeOf(Map<String, Object> e) {
+        return e.get("time_ms") instanceof Number n ? n.longValue() : 0;
     }
 
     /** Re-plans {@code ?model=}, or every model. */
@@ -687,6 +802,84 @@ public final class HttpApi implements AutoCloseable {
         ctx.status(202).contentType("application/json").result(write(body));
     }
 
+    private static final Set<String> POLICY_FIELDS = Set.of("objective", "latency_slo_ms", "min_throughput_rps", "max_stages");
+
+    /** {@code PUT /api/policy}: the objective and bounds of {@code ?model=} (else every model); fields left out stay. */
+    private void policy(Context ctx) {
+        JsonNode b = body(ctx);
+        only(b, POLICY_FIELDS, Set.of());
+        String only = ctx.queryParam("model");
+        Map<String, Object> out = new LinkedHashMap<>();
+        List<Served> models = only == null || only.isEmpty() ? List.copyOf(served.values()) : List.of(served(only));
+        List<io.edgesplit.core.plan.Policy> next = new ArrayList<>();
+        for (Served m : models) { // all checked before any is changed
+            io.edgesplit.core.plan.Policy p = m.orchestrator.policy();
+            if (b.has("objective")) {
+                String o = b.get("objective").asText();
+                try {
+                    p = p.withObjective(io.edgesplit.core.plan.Objective.valueOf(o.toUpperCase(java.util.Locale.ROOT)));
+                } catch (IllegalArgumentException e) {
+                    throw ApiError.badParam("objective", "'objective' must be latency, throughput, energy, cost or weighted, not '"
+                            + o + "'");
+                }
+            }
+            if (b.has("latency_slo_ms")) {
+                p = p.withSlo(nonNegative(b, "latency_slo_ms"));
+            }
+            if (b.has("min_throughput_rps")) {
+                p = p.withMinThroughput(nonNegative(b, "min_throughput_rps"));
+            }
+            if (b.has("max_stages")) {
+                int k = integer(b, "max_stages", 1);
+                if (k < 1) {
+                    throw ApiError.badParam("max_stages", "'max_stages' must be >= 1");
+                }
+                p = p.withMaxStages(k);
+            }
+            next.add(p);
+        }
+        for (int i = 0; i < models.size(); i++) {
+            Served m = models.get(i);
+            m.orchestrator.policy(next.get(i), "an operator set it (PUT /api/policy)");
+            Map<String, Object> r = new LinkedHashMap<>();
+            io.edgesplit.core.plan.Policy p = m.orchestrator.policy();
+            r.put("objective", p.objective().name().toLowerCase(java.util.Locale.ROOT));
+            r.put("latency_slo_ms", p.latencySloMs());
+            r.put("min_throughput_rps", p.minThroughputRps());
+            r.put("max_stages", p.maxStages());
+            r.put("stages", m.orchestrator.currentPlan());
+            out.put(m.name, r);
+        }
+        ctx.contentType("application/json").result(write(Map.of("policies", out)));
+    }
+
+    private static double nonNegative(JsonNode b, String field) {
+        double v = number(b, field, 0);
+        if (!(v >= 0) || Double.isInfinite(v)) {
+            throw ApiError.badParam(field, "'" + field + "' must be a finite number >= 0 (0: none)");
+        }
+        return v;
+    }
+
+    /** {@code POST|DELETE /api/nodes/{name}/drain}: every model moves off the node (live), or may use it again. */
+    private void drain(Context ctx, boolean drain) {
+        String node = ctx.pathParam("name");
+        boolean known = false;
+        Map<String, Object> plans = new LinkedHashMap<>();
+        for (Served m : served.values()) {
+            known |= m.orchestrator.drain(node, drain, "an operator asked (" + ctx.method() + " " + ctx.path() + ")");
+            plans.put(m.name, m.orchestrator.currentPlan());
+        }
+        if (!known) {
+            throw new ApiError(404, "invalid_request_error", null, "node_not_found", "no worker named '" + node + "' joined");
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("node", node);
+        body.put("drained", drain);
+        body.put("plans", plans);
+        ctx.status(drain ? 202 : 200).contentType("application/json").result(write(body));
+    }
+
     private String write(Object o) {
         try {
             return json.writeValueAsString(o);
@@ -697,6 +890,7 @@ public final class HttpApi implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         app.stop();
         metrics.close();
         served.values().forEach(Served::close);

@@ -193,6 +193,59 @@ class EmbeddingsIT {
             assertError(get(port, "/api/plan?model=nope"), 404, "model", "does not exist");
             JsonNode events = json.readTree(get(port, "/api/events").body()).path("events");
             assertThat(events.findValuesAsText("model")).contains(MINILM, STORIES);
+            // the decision log followed live: the drain below arrives as an event
+            HttpResponse<java.util.stream.Stream<String>> follow = http.send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + port + "/api/events")).header("Accept", "text/event-stream").GET().build(),
+                    HttpResponse.BodyHandlers.ofLines());
+            assertThat(follow.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
+            java.util.concurrent.CompletableFuture<String> drainedEvent = java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> follow.body().filter(l -> l.contains("\"node-draining\"")).findFirst().orElse(null));
+
+            String busy = minilm.currentPlan().getFirst().split(":")[0]; // a node the encoder runs on
+            HttpResponse<String> drain = post(port, "/api/nodes/" + busy + "/drain", "");
+            assertThat(drain.statusCode()).as(drain.body()).isEqualTo(202);
+            for (Orchestrator o : List.of(minilm, stories)) {
+                assertThat(o.currentPlan()).as(o.modelName()).isNotEmpty().noneMatch(st -> st.startsWith(busy + ":"));
+            }
+            assertThat(minilm.decisions().entries("switch").getLast().get("trigger")).isEqualTo("node " + busy + " is being drained");
+            assertThat(drainedEvent.get(30, java.util.concurrent.TimeUnit.SECONDS)).contains("\"node\":\"" + busy + "\"");
+            follow.body().close();
+            HttpResponse<String> again = post(port, "/v1/embeddings", json.writeValueAsString(Map.of("model", MINILM, "input", texts.get(0))));
+            assertThat(json.readTree(again.body()).path("data").get(0).path("embedding").get(5).asDouble())
+                    .isEqualTo(data.get(0).path("embedding").get(5).asDouble());
+            assertThat(json.readTree(get(port, "/api/cluster").body()).path("nodes").findValues("drained"))
+                    .extracting(JsonNode::asBoolean).containsExactlyInAnyOrder(true, false);
+            assertThat(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/nodes/" + busy + "/drain")).DELETE()
+                    .build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+            assertError(post(port, "/api/nodes/zz/drain", ""), 404, null, "no worker named 'zz'");
+
+            HttpResponse<String> policy = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                    + "/api/policy?model=" + MINILM)).PUT(HttpRequest.BodyPublishers.ofString("{\"objective\": \"energy\"}"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(policy.statusCode()).as(policy.body()).isEqualTo(200);
+            assertThat(minilm.policy().objective()).isEqualTo(Objective.ENERGY);
+            assertThat(stories.policy().objective()).isEqualTo(Objective.THROUGHPUT);
+            assertThat(minilm.decisions().entries("policy")).hasSize(1);
+            assertThat(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/policy"))
+                    .PUT(HttpRequest.BodyPublishers.ofString("{\"objective\": \"fastest\"}")).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(400);
+
+            // with API keys: nothing without one, nothing with a wrong one, and the key is never echoed
+            String key = "sk-edgesplit-test-0123456789";
+            try (HttpApi locked = HttpApi.start(List.of(minilm, stories), new HttpApi.Options(0, 8, Duration.ofMinutes(3),
+                    Map.of(key, "tests")))) {
+                assertError(get(locked.port(), "/v1/models"), 401, null, "needs an API key");
+                HttpResponse<String> wrong = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + locked.port()
+                        + "/api/plan")).header("Authorization", "Bearer sk-wrong-key-0123456789").GET().build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertError(wrong, 401, null, "not valid");
+                assertThat(wrong.body()).doesNotContain("sk-wrong");
+                HttpResponse<String> right = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + locked.port()
+                        + "/v1/models")).header("Authorization", "Bearer " + key).GET().build(), HttpResponse.BodyHandlers.ofString());
+                assertThat(right.statusCode()).isEqualTo(200);
+                assertThat(new HttpApi.Options(0, 8, Duration.ofMinutes(3), Map.of(key, "tests")).toString()).doesNotContain(key);
+            }
+
             String metrics = get(port, "/metrics").body();
             assertThat(metrics).contains("edgesplit_plan_epoch{model=\"builtin:minilm\"}", "edgesplit_plan_epoch{model=\"builtin:stories260k\"}",
                     "edgesplit_http_request_seconds_count{endpoint=\"embeddings\",model=\"builtin:minilm\"}");

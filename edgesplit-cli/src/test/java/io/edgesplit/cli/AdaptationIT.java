@@ -63,7 +63,8 @@ class AdaptationIT {
     void aFlappingLinkMakesAtMostTheConfiguredNumberOfSwitches(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         StringBuilder flapping = new StringBuilder();
         for (int t = 0; t < 40; t++) {
-            flapping.append(t).append(t % 2 == 0 ? " 100\n" : " 10\n"); // Mbit/s: 10x down and up again every second
+            // Mbit/s: 10x down for 3 s and up again for 3 s, longer than the monitor's window (a 1 s flap it filters out)
+            flapping.append(t).append(t % 6 < 3 ? " 100\n" : " 10\n");
         }
         Path trace = dir.resolve("flapping.txt");
         java.nio.file.Files.writeString(trace, flapping);

@@ -388,6 +388,13 @@ public final class Orchestrator implements AutoCloseable {
         }
     }
 
+    /** The newest report of every worker not dead, by name. */
+    public Map<String, Telemetry> workerTelemetry() {
+        Map<String, Telemetry> out = new java.util.TreeMap<>();
+        members.values().stream().filter(m -> m.state != State.DEAD && m.telemetry != null).forEach(m -> out.put(m.name, m.telemetry));
+        return out;
+    }
+
     /** Names of the workers the orchestrator counts as ready. */
     public List<String> readyWorkers() {
         return members.values().stream().filter(m -> m.state == State.READY).map(m -> m.name).sorted().toList();

@@ -169,7 +169,16 @@ public final class HttpApi implements AutoCloseable {
         Gauge.builder("edgesplit_workers_ready", this, api -> api.readyWorkers().size())
                 .description("workers ready for at least one model").register(metrics);
         Gauge.builder("edgesplit_requests_in_flight", admission, s -> options.maxInFlight() - s.availablePermits())
-                .register(metrics);
+                .description("HTTP requests being served").register(metrics);
+        for (Served m : served.values()) {
+            m.orchestrator.decisions().follow(e -> {
+                if (e.get("migration") instanceof Map<?, ?> mig && mig.get("stall_ms") instanceof Number stall) {
+                    Timer.builder("edgesplit_migration_stall_seconds").tag("model", m.name).tag("kind", String.valueOf(e.get("kind")))
+                            .description("how long requests were held while a plan switch took effect").register(metrics)
+                            .record((long) (stall.doubleValue() * 1e6), TimeUnit.NANOSECONDS);
+                }
+            });
+        }
         List<byte[]> keys = options.apiKeys().keySet().stream().map(k -> k.getBytes(StandardCharsets.US_ASCII)).toList();
         this.app = Javalin.create(config -> {
             config.jetty.port = options.port();
@@ -190,8 +199,10 @@ public final class HttpApi implements AutoCloseable {
             config.routes.put("/api/policy", this::policy);
             config.routes.post("/api/nodes/{name}/drain", ctx -> drain(ctx, true));
             config.routes.delete("/api/nodes/{name}/drain", ctx -> drain(ctx, false));
-            config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
-                    .result(metrics.scrape()));
+            config.routes.get("/metrics", ctx -> {
+                refreshClusterMetrics();
+                ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape());
+            });
             config.routes.exception(ApiError.class, (e, ctx) -> error(ctx, e));
             config.routes.exception(io.javalin.http.HttpResponseException.class, (e, ctx) -> error(ctx, new ApiError(e.getStatus(),
                     "invalid_request_error", null, e.getStatus() == 413 ? "request_too_large" : "http_" + e.getStatus(),
@@ -218,6 +229,73 @@ public final class HttpApi implements AutoCloseable {
         HttpApi api = new HttpApi(orchestrators, options);
         api.app.start();
         return api;
+    }
+
+    /** The newest figure of each cluster meter, by meter key; the meters read it at scrape time. */
+    private final Map<String, Double> cluster = new ConcurrentHashMap<>();
+
+    /**
+     * Worker and link figures from the newest telemetry: queue depth, KV bytes and heap per node,
+     * compute time and runs per stage (node, model, block range), bytes sent per link and the
+     * monitor's bandwidth estimate. A meter is registered when its key first appears; one whose
+     * node went away reads NaN.
+     */
+    private void refreshClusterMetrics() {
+        Map<String, Double> now = new java.util.HashMap<>();
+        Map<String, String[]> tags = new java.util.HashMap<>();
+        Map<String, String> kinds = new java.util.HashMap<>();
+        for (Served m : served.values()) {
+            m.orchestrator.workerTelemetry().forEach((node, t) -> {
+                put(now, tags, kinds, "gauge", "edgesplit_worker_queue_depth", t.getQueueDepth(), "node", node);
+                put(now, tags, kinds, "gauge", "edgesplit_worker_kv_bytes", t.getKvBytes(), "node", node);
+                put(now, tags, kinds, "gauge", "edgesplit_worker_heap_bytes", t.getHeapUsedBytes(), "node", node);
+                for (var r : t.getLoadedList()) {
+                    String blocks = r.getFirstBlock() + "-" + r.getLastBlock();
+                    put(now, tags, kinds, "counter", "edgesplit_stage_compute_seconds", r.getMsTotal() / 1000, "node", node,
+                            "model", r.getModel(), "blocks", blocks);
+                    put(now, tags, kinds, "counter", "edgesplit_stage_runs", r.getRuns(), "node", node, "model", r.getModel(),
+                            "blocks", blocks);
+                }
+                Map<String, Long> sent = new java.util.HashMap<>();
+                t.getSentList().forEach(b -> sent.merge(b.getPeer(), b.getBytesSent(), Long::sum));
+                sent.forEach((peer, bytes) -> put(now, tags, kinds, "counter", "edgesplit_link_sent_bytes", bytes, "from", node,
+                        "to", peer));
+            });
+            m.orchestrator.monitor().estimates().forEach((link, bw) -> {
+                String[] ends = link.split("->", 2);
+                put(now, tags, kinds, "gauge", "edgesplit_link_bandwidth_bytes_per_second", bw, "from", ends[0], "to", ends[1]);
+            });
+        }
+        cluster.replaceAll((k, v) -> now.containsKey(k) ? v : Double.NaN);
+        now.forEach((key, value) -> {
+            if (cluster.put(key, value) == null) {
+                String name = key.substring(0, key.indexOf('|'));
+                String help = switch (name) {
+                    case "edgesplit_worker_queue_depth" -> "steps waiting on the worker";
+                    case "edgesplit_worker_kv_bytes" -> "KV-cache bytes the worker holds";
+                    case "edgesplit_worker_heap_bytes" -> "JVM heap in use on the worker (ORT's native memory is not in it)";
+                    case "edgesplit_stage_compute_seconds" -> "compute time of a loaded stage (EMULATED slowdown included)";
+                    case "edgesplit_stage_runs" -> "steps a loaded stage ran";
+                    case "edgesplit_link_sent_bytes" -> "bytes a worker sent to a peer";
+                    default -> "a link's bandwidth as the monitor estimates it from real transfers";
+                };
+                if (kinds.get(key).equals("counter")) {
+                    io.micrometer.core.instrument.FunctionCounter.builder(name, cluster, c -> c.getOrDefault(key, Double.NaN))
+                            .tags(tags.get(key)).description(help).register(metrics);
+                } else {
+                    Gauge.builder(name, cluster, c -> c.getOrDefault(key, Double.NaN)).tags(tags.get(key)).description(help)
+                            .register(metrics);
+                }
+            }
+        });
+    }
+
+    private static void put(Map<String, Double> now, Map<String, String[]> tags, Map<String, String> kinds, String kind,
+            String name, double value, String... kv) {
+        String key = name + "|" + String.join("|", kv);
+        now.put(key, value);
+        tags.put(key, kv);
+        kinds.put(key, kind);
     }
 
     /** Workers ready for at least one model. */
@@ -269,7 +347,8 @@ public final class HttpApi implements AutoCloseable {
     }
 
     private void error(Context ctx, ApiError e) {
-        Counter.builder("edgesplit_rejected_requests_total").tag("reason", e.code()).register(metrics).increment();
+        Counter.builder("edgesplit_rejected_requests_total").tag("reason", e.code()).description("requests refused, by reason")
+                .register(metrics).increment();
         ObjectNode body = json.createObjectNode();
         ObjectNode err = body.putObject("error");
         err.put("message", e.getMessage());
@@ -477,6 +556,7 @@ public final class HttpApi implements AutoCloseable {
             admission.release();
         }
         Timer.builder("edgesplit_http_request_seconds").tag("endpoint", "completions").tag("model", m.name)
+                .description("HTTP request latency")
                 .publishPercentileHistogram().register(metrics).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
     }
 
@@ -542,6 +622,7 @@ public final class HttpApi implements AutoCloseable {
             admission.release();
         }
         Timer.builder("edgesplit_http_request_seconds").tag("endpoint", "embeddings").tag("model", m.name)
+                .description("HTTP request latency")
                 .publishPercentileHistogram().register(metrics).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
     }
 
@@ -609,13 +690,16 @@ public final class HttpApi implements AutoCloseable {
     private void record(Served m, long t0, long firstTokenAt, int tokens) {
         if (firstTokenAt > 0) {
             Timer.builder("edgesplit_time_to_first_token_seconds").tag("model", m.name).publishPercentileHistogram()
+                    .description("time from a completion request to its first generated token")
                     .register(metrics).record(firstTokenAt - t0, TimeUnit.NANOSECONDS);
             if (tokens > 1) {
                 Timer.builder("edgesplit_time_per_output_token_seconds").tag("model", m.name).publishPercentileHistogram()
+                        .description("time per generated token after the first")
                         .register(metrics).record((System.nanoTime() - firstTokenAt) / (tokens - 1), TimeUnit.NANOSECONDS);
             }
         }
-        DistributionSummary.builder("edgesplit_completion_tokens").tag("model", m.name).register(metrics).record(tokens);
+        DistributionSummary.builder("edgesplit_completion_tokens").tag("model", m.name)
+                .description("tokens generated per completion").register(metrics).record(tokens);
     }
 
     /** Server-sent events: a chunk per token as the gateway samples it, then a last chunk and [DONE]. */

@@ -244,6 +244,35 @@ class EmbeddingsIT {
                         + "/v1/models")).header("Authorization", "Bearer " + key).GET().build(), HttpResponse.BodyHandlers.ofString());
                 assertThat(right.statusCode()).isEqualTo(200);
                 assertThat(new HttpApi.Options(0, 8, Duration.ofMinutes(3), Map.of(key, "tests")).toString()).doesNotContain(key);
+
+                // a real OpenAI client library, with the key as its API key
+                com.openai.client.OpenAIClient client = com.openai.client.okhttp.OpenAIOkHttpClient.builder()
+                        .baseUrl("http://127.0.0.1:" + locked.port() + "/v1").apiKey(key).maxRetries(0).build();
+                try {
+                    assertThat(client.models().list().data()).extracting(com.openai.models.models.Model::id)
+                            .containsExactly(MINILM, STORIES);
+                    var params = com.openai.models.completions.CompletionCreateParams.builder().model(STORIES)
+                            .prompt("Once upon a time").maxTokens(8).temperature(0.0).build();
+                    String expected = json.readTree(completion.body()).path("choices").get(0).path("text").asText();
+                    assertThat(client.completions().create(params).choices().getFirst().text()).isEqualTo(expected);
+                    StringBuilder streamed = new StringBuilder();
+                    try (var stream = client.completions().createStreaming(params)) {
+                        stream.stream().forEach(c -> c.choices().forEach(ch -> streamed.append(ch.text())));
+                    }
+                    assertThat(streamed.toString()).isEqualTo(expected);
+                    List<Float> e = client.embeddings().create(com.openai.models.embeddings.EmbeddingCreateParams.builder()
+                            .model(MINILM).input(texts.get(0)).build()).data().getFirst().embedding();
+                    assertThat(e).hasSize(384);
+                    for (int d = 0; d < e.size(); d++) {
+                        assertThat((double) e.get(d)).isCloseTo(data.get(0).path("embedding").get(d).asDouble(),
+                                org.assertj.core.data.Offset.offset(1e-6));
+                    }
+                    assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> client.completions().create(
+                            com.openai.models.completions.CompletionCreateParams.builder().model("gpt-4").prompt("hi").build())))
+                            .isInstanceOf(com.openai.errors.NotFoundException.class);
+                } finally {
+                    client.close();
+                }
             }
 
             String metrics = get(port, "/metrics").body();

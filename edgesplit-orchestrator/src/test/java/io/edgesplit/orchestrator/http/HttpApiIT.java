@@ -146,7 +146,13 @@ class HttpApiIT {
             assertThat(metrics.statusCode()).isEqualTo(200);
             assertThat(metrics.body()).contains("edgesplit_time_to_first_token_seconds_count{model=\"builtin:stories260k\"} 2",
                     "edgesplit_time_per_output_token_seconds_count{model=\"builtin:stories260k\"} 2", "edgesplit_plan_epoch", "edgesplit_workers_ready 2.0",
-                    "edgesplit_rejected_requests_total{reason=\"invalid_parameter\"}", "edgesplit_http_request_seconds_bucket");
+                    "edgesplit_rejected_requests_total{reason=\"invalid_parameter\"}", "edgesplit_http_request_seconds_bucket",
+                    "edgesplit_stage_compute_seconds_total{blocks=", "edgesplit_stage_runs_total{", "edgesplit_worker_queue_depth{node=\"a\"}",
+                    "edgesplit_link_sent_bytes_total{from=");
+            PromTool.Result lint = PromTool.check(metrics.body());
+            if (lint != null) {
+                assertThat(lint.exitCode()).as("promtool check metrics:\n" + lint.output()).isZero();
+            }
         }
     }
 }

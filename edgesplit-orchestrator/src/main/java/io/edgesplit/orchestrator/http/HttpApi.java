@@ -25,6 +25,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -59,6 +60,10 @@ public final class HttpApi implements AutoCloseable {
     static final int MAX_EMBEDDING_INPUTS = 64;
     /** Decision-log entries a following client may be behind by before it is cut off. */
     static final int FOLLOW_QUEUE = 1024;
+    /** Requests per model that /api/stats shows. */
+    static final int RECENT = 600;
+    /** Link samples /api/cluster shows. */
+    static final int LINK_SERIES = 600;
     private volatile boolean closed;
 
     /** The models served, by name, in the order given (the first is the admin API's default). */
@@ -80,6 +85,19 @@ public final class HttpApi implements AutoCloseable {
         final String name;
         /** Tokens of the completions running, by sequence id, as the gateway samples them. */
         final Map<String, Tokens> streams = new ConcurrentHashMap<>();
+        /** The latest requests served: [end time ms, latency ms, units (tokens generated, or 1)]; guarded by itself. */
+        final ArrayDeque<double[]> recent = new ArrayDeque<>();
+        final java.util.concurrent.atomic.LongAdder requests = new java.util.concurrent.atomic.LongAdder();
+
+        void served(long t0, int units) {
+            requests.increment();
+            synchronized (recent) {
+                recent.addLast(new double[] {System.currentTimeMillis(), (System.nanoTime() - t0) / 1e6, units});
+                while (recent.size() > RECENT) {
+                    recent.removeFirst();
+                }
+            }
+        }
         volatile boolean sinkInstalled;
         /** Opened at the first request that needs it and kept (guarded by this). */
         private Tokenizer tokenizer;
@@ -187,8 +205,16 @@ public final class HttpApi implements AutoCloseable {
             config.concurrency.useVirtualThreads = true;
             config.startup.showJavalinBanner = false;
             if (!keys.isEmpty()) {
-                config.routes.before(ctx -> authenticate(ctx, keys));
+                config.routes.before(ctx -> {
+                    if (!ctx.path().equals("/") && !ctx.path().equals("/dashboard.js")) { // the page itself holds no data
+                        authenticate(ctx, keys);
+                    }
+                });
             }
+            config.routes.get("/", ctx -> ctx.contentType("text/html; charset=utf-8").result(resource("index.html")));
+            config.routes.get("/dashboard.js", ctx -> ctx.contentType("text/javascript; charset=utf-8")
+                    .result(resource("dashboard.js")));
+            config.routes.get("/api/stats", this::stats);
             config.routes.get("/v1/models", this::models);
             config.routes.post("/v1/completions", this::completions);
             config.routes.post("/v1/embeddings", this::embeddings);
@@ -296,6 +322,31 @@ public final class HttpApi implements AutoCloseable {
         now.put(key, value);
         tags.put(key, kv);
         kinds.put(key, kind);
+    }
+
+    private static String resource(String name) throws IOException {
+        try (var in = HttpApi.class.getResourceAsStream("dashboard/" + name)) {
+            if (in == null) {
+                throw new IOException("the dashboard's " + name + " is missing from the jar");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    /** {@code GET /api/stats}: per model, the latest requests (end time, latency, units) and the count so far. */
+    private void stats(Context ctx) {
+        Map<String, Object> models = new LinkedHashMap<>();
+        for (Served m : served.values()) {
+            Map<String, Object> one = new LinkedHashMap<>();
+            one.put("kind", m.generative() ? "completions" : "embeddings");
+            one.put("requests", m.requests.sum());
+            synchronized (m.recent) {
+                one.put("recent", List.copyOf(m.recent));
+            }
+            one.put("recent_fields", List.of("time_ms", "latency_ms", "units"));
+            models.put(m.name, one);
+        }
+        ctx.contentType("application/json").result(write(Map.of("models", models)));
     }
 
     /** Workers ready for at least one model. */
@@ -621,6 +672,7 @@ public final class HttpApi implements AutoCloseable {
             open.forEach(in -> in.values().forEach(OnnxTensor::close));
             admission.release();
         }
+        m.served(t0, inputs.size());
         Timer.builder("edgesplit_http_request_seconds").tag("endpoint", "embeddings").tag("model", m.name)
                 .description("HTTP request latency")
                 .publishPercentileHistogram().register(metrics).record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
@@ -688,6 +740,7 @@ public final class HttpApi implements AutoCloseable {
     }
 
     private void record(Served m, long t0, long firstTokenAt, int tokens) {
+        m.served(t0, Math.max(1, tokens));
         if (firstTokenAt > 0) {
             Timer.builder("edgesplit_time_to_first_token_seconds").tag("model", m.name).publishPercentileHistogram()
                     .description("time from a completion request to its first generated token")
@@ -788,6 +841,18 @@ public final class HttpApi implements AutoCloseable {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("nodes", nodes);
         body.put("links", links);
+        List<Map<String, Object>> series = new ArrayList<>();
+        for (Served m : served.values()) {
+            for (var x : m.orchestrator.monitor().series()) {
+                Map<String, Object> p = new LinkedHashMap<>();
+                p.put("time_ms", x.atMs());
+                p.put("link", x.from() + "->" + x.to());
+                p.put("bandwidth_bytes_per_s", x.bandwidthBytesPerS());
+                series.add(p);
+            }
+        }
+        series.sort(java.util.Comparator.comparingLong(HttpApi::timeOf));
+        body.put("link_series", series.subList(Math.max(0, series.size() - LINK_SERIES), series.size()));
         ctx.contentType("application/json").result(write(body));
     }
 

@@ -230,11 +230,17 @@ class EmbeddingsIT {
                     .PUT(HttpRequest.BodyPublishers.ofString("{\"objective\": \"fastest\"}")).build(),
                     HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(400);
 
+            DashboardCheck.check("http://127.0.0.1:" + port, List.of("gateway", "a", "b"), List.of(MINILM, STORIES));
+            HttpResponse<String> stats = get(port, "/api/stats");
+            assertThat(json.readTree(stats.body()).path("models").path(MINILM).path("recent").size()).isPositive();
+            assertThat(get(port, "/").body()).contains("<script src=\"/dashboard.js\">");
+
             // with API keys: nothing without one, nothing with a wrong one, and the key is never echoed
             String key = "sk-edgesplit-test-0123456789";
             try (HttpApi locked = HttpApi.start(List.of(minilm, stories), new HttpApi.Options(0, 8, Duration.ofMinutes(3),
                     Map.of(key, "tests")))) {
                 assertError(get(locked.port(), "/v1/models"), 401, null, "needs an API key");
+                assertThat(get(locked.port(), "/").statusCode()).isEqualTo(200); // the page holds no data; its calls need the key
                 HttpResponse<String> wrong = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + locked.port()
                         + "/api/plan")).header("Authorization", "Bearer sk-wrong-key-0123456789").GET().build(),
                         HttpResponse.BodyHandlers.ofString());

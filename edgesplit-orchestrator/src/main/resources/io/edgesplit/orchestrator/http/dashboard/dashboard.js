@@ -45,9 +45,14 @@ async function drawCluster() {
   svg.replaceChildren();
   const names = ["gateway", ...cluster.nodes.map(n => n.name)];
   const pos = {};
-  names.forEach((n, i) => {
-    const a = i === 0 ? Math.PI : Math.PI + (2 * Math.PI * i) / names.length;
-    pos[n] = i === 0 ? [90, 170] : [330 + 170 * Math.cos(a + Math.PI) * 0.8, 170 + 130 * Math.sin(a + Math.PI)];
+  const workers = names.length - 1;
+  names.forEach((n, i) => { // the gateway on the left, the workers on an arc to its right
+    if (i === 0) {
+      pos[n] = [70, 160];
+      return;
+    }
+    const a = workers === 1 ? 0 : -Math.PI / 3 + (2 * Math.PI / 3) * (i - 1) / (workers - 1);
+    pos[n] = [110 + 330 * Math.cos(a), 160 + 190 * Math.sin(a) * 0.75];
   });
   for (const [link, bw] of Object.entries(cluster.links)) {
     const [a, b] = link.split("->");

@@ -25,7 +25,7 @@ public final class LinkMonitor {
     /** A link's first messages pay for connections and JIT warm-up: its estimate starts after these. */
     static final int MIN_TRANSFERS = 8;
     /** How far back the estimate looks for the link's best rate. */
-    static final long WINDOW_MS = 1500;
+    static final long WINDOW_MS = 1000;
     static final int SERIES = 20_000;
 
     /** One report about a link: what its messages took, and the estimate after it. */

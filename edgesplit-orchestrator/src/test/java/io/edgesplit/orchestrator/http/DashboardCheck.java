@@ -20,7 +20,6 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * requests counted, and the decision timeline, all from the public APIs.
  */
 final class DashboardCheck {
-    private DashboardCheck() {}
 
     private static Path find(String... candidates) {
         for (String c : candidates) {
@@ -32,40 +31,73 @@ final class DashboardCheck {
         return null;
     }
 
-    /** Checks the dashboard at {@code url}; false (and says so) when no Chromium is installed. */
-    static boolean check(String url, List<String> nodes, List<String> models) {
+    private final WebDriver web;
+
+    private DashboardCheck(WebDriver web) {
+        this.web = web;
+    }
+
+    /**
+     * Opens the dashboard at {@code url} and checks the nodes, both plans, the latency legend and the
+     * decisions are drawn; null (and says so) when no Chromium is installed.
+     */
+    static DashboardCheck open(String url, List<String> nodes, List<String> models) {
         Path driver = find("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver");
         Path browser = find("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome");
         if (driver == null || browser == null) {
             System.err.println("no chromium and chromedriver installed: the dashboard was not checked in a browser");
-            return false;
+            return null;
         }
         ChromeOptions options = new ChromeOptions().setBinary(browser.toFile());
         options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 "--window-size=1280,1000");
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(driver.toFile()).build();
-        WebDriver web = new ChromeDriver(service, options);
+        DashboardCheck d = new DashboardCheck(new ChromeDriver(service, options));
         try {
-            web.get(url + "/");
-            WebDriverWait wait = new WebDriverWait(web, Duration.ofSeconds(30));
+            d.web.get(url + "/");
+            WebDriverWait wait = d.waiting();
             for (String n : nodes) {
-                wait.until(d -> !d.findElements(By.cssSelector("#graph g[data-node='" + n + "']")).isEmpty());
+                wait.until(w -> !w.findElements(By.cssSelector("#graph g[data-node='" + n + "']")).isEmpty());
             }
-            wait.until(d -> d.findElements(By.cssSelector("#graph text.blocks")).size() >= models.size());
-            wait.until(d -> d.findElements(By.cssSelector("#plans td.stages")).size() == models.size()
-                    && d.findElements(By.cssSelector("#plans td.stages")).stream().noneMatch(e -> e.getText().isBlank()));
-            wait.until(d -> !d.findElements(By.cssSelector("#events li[data-kind='initial']")).isEmpty());
-            wait.until(d -> d.findElement(By.id("latency-legend")).getText().contains("requests"));
-            String legend = web.findElement(By.id("latency-legend")).getText();
+            wait.until(w -> w.findElements(By.cssSelector("#graph text.blocks")).size() >= models.size());
+            wait.until(w -> w.findElements(By.cssSelector("#plans td.stages")).size() == models.size()
+                    && w.findElements(By.cssSelector("#plans td.stages")).stream().noneMatch(e -> e.getText().isBlank()));
+            wait.until(w -> w.findElements(By.cssSelector("#events li[data-kind='initial']")).size() >= models.size());
+            wait.until(w -> w.findElement(By.id("latency-legend")).getText().contains("requests"));
+            String legend = d.web.findElement(By.id("latency-legend")).getText();
             for (String m : models) {
                 assertThat(legend).contains(m);
             }
-            List<WebElement> initial = web.findElements(By.cssSelector("#events li[data-kind='initial']"));
-            assertThat(initial).hasSizeGreaterThanOrEqualTo(models.size());
-            assertThat(web.findElement(By.id("error")).getText()).isEmpty();
-            return true;
-        } finally {
-            web.quit();
+            assertThat(d.web.findElement(By.id("error")).getText()).isEmpty();
+            return d;
+        } catch (RuntimeException | AssertionError e) {
+            d.close();
+            throw e;
         }
+    }
+
+    private WebDriverWait waiting() {
+        return new WebDriverWait(web, Duration.ofSeconds(30));
+    }
+
+    /** The plans table's stages, one line per model. */
+    List<String> stages() {
+        return web.findElements(By.cssSelector("#plans td.stages")).stream().map(e -> e.getText().strip().replaceAll("\\s+", " ")).toList();
+    }
+
+    /** Waits until the page shows {@code stages} (space-separated "node:first-last") for some model, and a switch decision. */
+    void waitForPlan(String stages) {
+        waiting().until(w -> stages().contains(stages));
+        waiting().until(w -> !w.findElements(By.cssSelector("#events li[data-kind='switch']")).isEmpty());
+    }
+
+    /** Saves what the page shows as a PNG (a test artifact). */
+    void screenshot(Path file) throws java.io.IOException {
+        Files.createDirectories(file.getParent());
+        Files.write(file, ((org.openqa.selenium.TakesScreenshot) web).getScreenshotAs(org.openqa.selenium.OutputType.BYTES));
+    }
+
+    void close() {
+        web.quit();
     }
 }

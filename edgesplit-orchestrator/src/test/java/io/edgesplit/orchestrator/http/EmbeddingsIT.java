@@ -201,6 +201,8 @@ class EmbeddingsIT {
             java.util.concurrent.CompletableFuture<String> drainedEvent = java.util.concurrent.CompletableFuture.supplyAsync(
                     () -> follow.body().filter(l -> l.contains("\"node-draining\"")).findFirst().orElse(null));
 
+            DashboardCheck page = DashboardCheck.open("http://127.0.0.1:" + port, List.of("gateway", "a", "b"),
+                    List.of(MINILM, STORIES));
             String busy = minilm.currentPlan().getFirst().split(":")[0]; // a node the encoder runs on
             HttpResponse<String> drain = post(port, "/api/nodes/" + busy + "/drain", "");
             assertThat(drain.statusCode()).as(drain.body()).isEqualTo(202);
@@ -210,6 +212,14 @@ class EmbeddingsIT {
             assertThat(minilm.decisions().entries("switch").getLast().get("trigger")).isEqualTo("node " + busy + " is being drained");
             assertThat(drainedEvent.get(30, java.util.concurrent.TimeUnit.SECONDS)).contains("\"node\":\"" + busy + "\"");
             follow.body().close();
+            if (page != null) { // the dashboard shows the plan the drain forced
+                try {
+                    page.waitForPlan(String.join(" ", minilm.currentPlan()));
+                    page.screenshot(java.nio.file.Path.of("target", "dashboard-after-drain.png"));
+                } finally {
+                    page.close();
+                }
+            }
             HttpResponse<String> again = post(port, "/v1/embeddings", json.writeValueAsString(Map.of("model", MINILM, "input", texts.get(0))));
             assertThat(json.readTree(again.body()).path("data").get(0).path("embedding").get(5).asDouble())
                     .isEqualTo(data.get(0).path("embedding").get(5).asDouble());
@@ -230,7 +240,6 @@ class EmbeddingsIT {
                     .PUT(HttpRequest.BodyPublishers.ofString("{\"objective\": \"fastest\"}")).build(),
                     HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(400);
 
-            DashboardCheck.check("http://127.0.0.1:" + port, List.of("gateway", "a", "b"), List.of(MINILM, STORIES));
             HttpResponse<String> stats = get(port, "/api/stats");
             assertThat(json.readTree(stats.body()).path("models").path(MINILM).path("recent").size()).isPositive();
             assertThat(get(port, "/").body()).contains("<script src=\"/dashboard.js\">");

@@ -63,20 +63,21 @@ class AdaptationIT {
     void aFlappingLinkMakesAtMostTheConfiguredNumberOfSwitches(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         StringBuilder flapping = new StringBuilder();
         for (int t = 0; t < 40; t++) {
-            // Mbit/s: 10x down for 3 s and up again for 3 s, longer than the monitor's window (a 1 s flap it filters out)
-            flapping.append(t).append(t % 6 < 3 ? " 100\n" : " 10\n");
+            // Mbit/s: 20x down for 3 s and up again for 3 s, longer than the monitor's window (a 1 s flap it filters out)
+            flapping.append(t).append(t % 6 < 3 ? " 100\n" : " 5\n");
         }
         Path trace = dir.resolve("flapping.txt");
         java.nio.file.Files.writeString(trace, flapping);
         var options = AdaptationBenchCommand.options(ClusterFile.read(CLUSTER), "builtin:minilm", 128, 10,
-                BandwidthTrace.read(trace.toString()), 0, 1, 3, 14).withMaxSwitchesPerMinute(2);
+                BandwidthTrace.read(trace.toString()), 0, 1, 3, 16).withMaxSwitchesPerMinute(1);
         Result adaptive = AdaptationScenario.run(options, Way.ADAPTIVE, System.out::println);
         assertThat(adaptive.failedRequests()).isZero();
-        assertThat(adaptive.switchesS()).hasSizeLessThanOrEqualTo(2);
-        assertThat(adaptive.decisions()).filteredOn(d -> "switch".equals(d.get("kind"))).hasSizeLessThanOrEqualTo(2);
+        assertThat(adaptive.switchesS()).hasSizeLessThanOrEqualTo(1);
+        assertThat(adaptive.decisions()).filteredOn(d -> "switch".equals(d.get("kind"))).hasSizeLessThanOrEqualTo(1);
         long limited = adaptive.decisions().stream()
                 .filter(d -> String.valueOf(d.get("not_switched_because")).contains("switches in the last minute")).count();
-        assertThat(adaptive.switchesS().size() + limited).as("the link flapped enough to want more switches than allowed")
-                .isGreaterThanOrEqualTo(3);
+        assertThat(adaptive.switchesS().size() + limited).as("the link flapped enough to want more switches than allowed: "
+                + adaptive.decisions().stream().filter(d -> !String.valueOf(d.get("kind")).startsWith("node-")).toList())
+                .isGreaterThanOrEqualTo(2);
     }
 }

@@ -244,7 +244,7 @@ public final class DemoScenario implements AutoCloseable {
                 Thread.ofPlatform().name("demo-predictions").daemon(true).start(this::predictionSampler));
         Orchestrator encoder = orchestrators.getFirst();
         long total = options.duration().toMillis();
-        double[] nominal = new double[1];
+        double nominal = 0;
         for (Phase p : Phase.values()) {
             phase = p;
             long phaseStart = System.currentTimeMillis();
@@ -255,9 +255,9 @@ public final class DemoScenario implements AutoCloseable {
                 case BANDWIDTH -> {
                     tracedLink = AdaptationScenario.busiestLink(encoder.model(), tokensPerText, encoder.currentStages(), SOURCE);
                     Link l = config(tracedLink[0], tracedLink[1]);
-                    nominal[0] = l.bandwidthBytesPerS();
+                    nominal = l.bandwidthBytesPerS();
                     mark(p, "link", "the link " + tracedLink[0] + "<->" + tracedLink[1] + " (busiest of " + ENCODER
-                            + "'s plan, nominal " + Math.round(nominal[0] * 8 / 1e6) + " Mbit/s) follows " + options.trace().name()
+                            + "'s plan, nominal " + Math.round(nominal * 8 / 1e6) + " Mbit/s) follows " + options.trace().name()
                             + " (EMULATED)");
                 }
                 case FAULT -> {
@@ -279,7 +279,7 @@ public final class DemoScenario implements AutoCloseable {
                 if (p == Phase.BANDWIDTH) {
                     double traceT = options.traceStartS() + (System.currentTimeMillis() - phaseStart) / 1000.0 * options.traceSpeedup();
                     if (Double.isNaN(scale)) {
-                        scale = nominal[0] / (options.trace().mbpsAt(options.traceStartS()) * 1e6 / 8);
+                        scale = nominal / (options.trace().mbpsAt(options.traceStartS()) * 1e6 / 8);
                     }
                     Link l = config(tracedLink[0], tracedLink[1]);
                     setLink(tracedLink[0], tracedLink[1], options.trace().mbpsAt(traceT) * 1e6 / 8 * scale, l.latencyMs());
@@ -289,7 +289,7 @@ public final class DemoScenario implements AutoCloseable {
             }
             if (p == Phase.BANDWIDTH) {
                 Link l = config(tracedLink[0], tracedLink[1]);
-                setLink(tracedLink[0], tracedLink[1], nominal[0], l.latencyMs());
+                setLink(tracedLink[0], tracedLink[1], nominal, l.latencyMs());
                 mark(p, "link", "the link " + tracedLink[0] + "<->" + tracedLink[1] + " is back at its nominal rate");
             }
             listener.progress("phase " + p.label, 1.0);
@@ -500,6 +500,7 @@ public final class DemoScenario implements AutoCloseable {
         root.put("script", List.copyOf(script));
         List<Map<String, Object>> changes = new ArrayList<>();
         List<Map<String, Object>> migrations = new ArrayList<>();
+        Map<String, Object> kept = new LinkedHashMap<>();
         for (Orchestrator o : orchestrators) {
             for (Map<String, Object> e : o.decisions().entries()) {
                 String kind = String.valueOf(e.get("kind"));
@@ -530,13 +531,10 @@ public final class DemoScenario implements AutoCloseable {
                     migrations.add(m);
                 }
             }
-            long kept = o.decisions().entries("kept").size();
-            root.putIfAbsent("kept_decisions", new LinkedHashMap<String, Object>());
-            @SuppressWarnings("unchecked")
-            Map<String, Object> k = (Map<String, Object>) root.get("kept_decisions");
-            k.put(o.modelName(), kept);
+            kept.put(o.modelName(), o.decisions().entries("kept").size());
         }
         changes.sort(java.util.Comparator.comparingDouble(c -> (Double) c.get("t_s")));
+        root.put("kept_decisions", kept);
         root.put("plan_changes", changes);
         root.put("migrations", migrations);
         long failed;

@@ -130,7 +130,6 @@ public final class Orchestrator implements AutoCloseable {
         this.config = config;
         this.am = am;
         this.gateway = gateway;
-        boolean generative = !am.state().isEmpty();
         this.policy = served(config.policy());
         this.monitor = new LinkMonitor((a, b) -> config.link(a, b).latencyMs() + config.messageOverheadMs());
         this.log = new DecisionLog(config.decisionLog());
@@ -192,8 +191,8 @@ public final class Orchestrator implements AutoCloseable {
 
     /**
      * Drains a node (an operator's request): the planner stops using it and the plan moves off it
-     * now (live, with the KV caches), whatever the gain; false if no such worker joined.
-     * {@code undrain} gives it back to the planner.
+     * now (live, with the KV caches), whatever the gain; {@code drain == false} gives it back to the
+     * planner. False if no such worker joined.
      */
     public boolean drain(String node, boolean drain, String why) {
         if (!members.containsKey(node)) {
@@ -345,14 +344,18 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     private ClusterSnapshot snapshotWith(Map<String, Double> bandwidths) {
-        List<Member> ready = members.values().stream().filter(m -> m.state == State.READY && m.blockMs != null).toList();
-        ClusterSnapshot base = snapshot(ready);
+        ClusterSnapshot base = snapshot(profiled());
         List<Link> links = new ArrayList<>();
         for (Link l : base.links()) {
             Double bw = bandwidths.get(l.from() + "->" + l.to());
             links.add(bw == null ? l : new Link(l.from(), l.to(), bw, l.latencyMs()));
         }
         return new ClusterSnapshot(base.nodes(), links, base.source());
+    }
+
+    /** The workers ready and profiled: what a plan may use. */
+    private List<Member> profiled() {
+        return members.values().stream().filter(m -> m.state == State.READY && m.blockMs != null).toList();
     }
 
     /** The first plan this orchestrator served (null before it), as stages. */
@@ -369,8 +372,7 @@ public final class Orchestrator implements AutoCloseable {
             Decoding.Route route = routeFor(stages, traffic.route().epoch() + 1);
             List<String> previous = describe(plan);
             Migrator.Report report = migrator.switchTo(traffic, route, config.method());
-            List<Member> ready = members.values().stream().filter(m -> m.state == State.READY && m.blockMs != null).toList();
-            take(stages, snapshot(ready));
+            take(stages, snapshot(profiled()));
             log.add("switch", fields("trigger", why, "cause", "forced", "epoch", route.epoch(), "chosen_plan", describe(stages),
                     "current_plan", previous, "baseline_plan", describe(firstPlan), "migration", report(report)));
             return report;
@@ -567,8 +569,7 @@ public final class Orchestrator implements AutoCloseable {
         }
         measureRate(now);
         probeIdleLinks(now);
-        List<Member> ready = members.values().stream().filter(m -> m.state == State.READY && m.blockMs != null
-                && !drained.contains(m.name)).toList();
+        List<Member> ready = profiled().stream().filter(m -> !drained.contains(m.name)).toList();
         boolean broken = isBroken();
         String drainedOn = plan == null ? null : plan.stream().map(st -> st.node().value()).filter(drained::contains)
                 .findFirst().orElse(null);
@@ -601,8 +602,7 @@ public final class Orchestrator implements AutoCloseable {
             return;
         }
         // a drained node is out of the snapshot planned over, but the current plan still runs on it
-        Prediction current = CostModel.predict(am.profile(), drainedOn == null ? snapshot : snapshot(members.values().stream()
-                .filter(m -> m.state == State.READY && m.blockMs != null).toList()), policy, plan);
+        Prediction current = CostModel.predict(am.profile(), drainedOn == null ? snapshot : snapshot(profiled()), policy, plan);
         double cur = CostModel.objective(policy, current);
         double next = CostModel.objective(policy, best.predicted());
         double relative = (cur - next) / cur;

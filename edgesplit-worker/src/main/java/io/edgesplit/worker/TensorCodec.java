@@ -47,6 +47,32 @@ public final class TensorCodec {
     public static OnnxTensor decode(OrtEnvironment env, Tensor t) {
         OnnxJavaType type = type(t.getName(), t.getDtype());
         long[] shape = t.getShapeList().stream().mapToLong(Long::longValue).toArray();
+        ByteString data = checked(t, type, shape);
+        ByteBuffer direct = ByteBuffer.allocateDirect(data.size()).order(ByteOrder.LITTLE_ENDIAN);
+        data.copyTo(direct);
+        direct.flip();
+        try {
+            return OnnxTensor.createTensor(env, direct, shape, type);
+        } catch (OrtException e) {
+            throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "cannot make tensor " + t.getName() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The float32 elements of a tensor from the wire, checked as {@link #decode} checks them, read
+     * in place (no ORT tensor): for a consumer on the JVM side, such as pooling at the gateway.
+     */
+    public static java.nio.FloatBuffer floats(Tensor t) {
+        OnnxJavaType type = type(t.getName(), t.getDtype());
+        if (type != OnnxJavaType.FLOAT) {
+            throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "tensor " + t.getName() + " is " + t.getDtype() + ", not float32");
+        }
+        long[] shape = t.getShapeList().stream().mapToLong(Long::longValue).toArray();
+        return checked(t, type, shape).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    }
+
+    /** The tensor's bytes, once its dimensions, size limit, byte count and CRC32C are right. */
+    private static ByteString checked(Tensor t, OnnxJavaType type, long[] shape) {
         long expected = type.size;
         for (long d : shape) {
             if (d < 0) {
@@ -75,14 +101,7 @@ public final class TensorCodec {
         if ((int) crc.getValue() != t.getCrc32C()) {
             throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "tensor " + t.getName() + " failed its CRC32C check");
         }
-        ByteBuffer direct = ByteBuffer.allocateDirect((int) expected).order(ByteOrder.LITTLE_ENDIAN);
-        data.copyTo(direct);
-        direct.flip();
-        try {
-            return OnnxTensor.createTensor(env, direct, shape, type);
-        } catch (OrtException e) {
-            throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "cannot make tensor " + t.getName() + ": " + e.getMessage(), e);
-        }
+        return data;
     }
 
     static String dtype(OnnxJavaType type) {

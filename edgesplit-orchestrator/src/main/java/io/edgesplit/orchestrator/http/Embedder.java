@@ -105,41 +105,36 @@ final class Embedder {
             throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "the encoder returned no " + output + ": "
                     + outputs.keySet());
         }
-        try (OnnxTensor decoded = TensorCodec.decode(OrtRuntime.get().env(), t)) { // checks the CRC
-            long[] shape = decoded.getInfo().getShape();
-            FloatBuffer v = decoded.getFloatBuffer();
-            if (v == null) {
-                throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, output + " is " + t.getDtype() + ", not float32");
-            }
-            int dim = (int) shape[shape.length - 1];
-            float[] e = new float[dim];
-            if (shape.length == 2) { // already pooled
-                v.get(e);
-            } else if (shape.length == 3 && shape[1] == tokens) {
-                int rows = pooling == Pooling.CLS ? 1 : tokens;
-                for (int r = 0; r < rows; r++) {
-                    for (int d = 0; d < dim; d++) {
-                        e[d] += v.get(r * dim + d);
-                    }
-                }
+        long[] shape = t.getShapeList().stream().mapToLong(Long::longValue).toArray();
+        FloatBuffer v = TensorCodec.floats(t); // checked (size, CRC) and read in place
+        int dim = shape.length >= 2 ? (int) shape[shape.length - 1] : 0;
+        float[] e = new float[dim];
+        if (shape.length == 2) { // already pooled
+            v.get(e);
+        } else if (shape.length == 3 && shape[1] == tokens) {
+            int rows = pooling == Pooling.CLS ? 1 : tokens;
+            for (int r = 0; r < rows; r++) {
                 for (int d = 0; d < dim; d++) {
-                    e[d] /= rows;
-                }
-            } else {
-                throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, output + " has shape " + java.util.Arrays.toString(shape)
-                        + " for " + tokens + " tokens");
-            }
-            if (pooling == Pooling.MEAN_NORMALIZED) {
-                double norm = 0;
-                for (float x : e) {
-                    norm += (double) x * x;
-                }
-                float inv = (float) (1 / Math.max(Math.sqrt(norm), 1e-12));
-                for (int d = 0; d < dim; d++) {
-                    e[d] *= inv;
+                    e[d] += v.get(r * dim + d);
                 }
             }
-            return e;
+            for (int d = 0; d < dim; d++) {
+                e[d] /= rows;
+            }
+        } else {
+            throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, output + " has shape " + java.util.Arrays.toString(shape)
+                    + " for " + tokens + " tokens");
         }
+        if (pooling == Pooling.MEAN_NORMALIZED) {
+            double norm = 0;
+            for (float x : e) {
+                norm += (double) x * x;
+            }
+            float inv = (float) (1 / Math.max(Math.sqrt(norm), 1e-12));
+            for (int d = 0; d < dim; d++) {
+                e[d] *= inv;
+            }
+        }
+        return e;
     }
 }

@@ -122,6 +122,16 @@ public final class HttpApi implements AutoCloseable {
             return tokenizer;
         }
 
+        /** How an encoder's inputs are made and its output pooled; made at the first embeddings request (guarded by this). */
+        private Embedder embedder;
+
+        synchronized Embedder embedder() {
+            if (embedder == null) {
+                embedder = Embedder.of(orchestrator.model());
+            }
+            return embedder;
+        }
+
         synchronized void close() {
             if (tokenizer != null) {
                 tokenizer.close();
@@ -627,7 +637,7 @@ public final class HttpApi implements AutoCloseable {
             throw ApiError.badParam("encoding_format", "'encoding_format' must be \"float\" or \"base64\"");
         }
         List<int[]> inputs = embeddingInputs(b, m);
-        Embedder embedder = embedder(m);
+        Embedder embedder = m.embedder();
         Encoding enc;
         try {
             enc = m.orchestrator.encoding(planTimeout);
@@ -724,12 +734,6 @@ public final class HttpApi implements AutoCloseable {
             out.add(ids);
         }
         return out;
-    }
-
-    private final Map<String, Embedder> embedders = new ConcurrentHashMap<>();
-
-    private Embedder embedder(Served m) {
-        return embedders.computeIfAbsent(m.name, n -> Embedder.of(m.orchestrator.model()));
     }
 
     private static String finish(Decoding.Result r) {

@@ -15,7 +15,6 @@ import io.edgesplit.orchestrator.Orchestrator;
 import io.edgesplit.orchestrator.OrchestratorConfig;
 import io.edgesplit.worker.WorkerProcess;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.FloatBuffer;
@@ -37,23 +36,12 @@ class EmbeddingsIT {
     private static final String MINILM = "builtin:minilm";
     private static final String STORIES = "builtin:stories260k";
     private final List<WorkerProcess> processes = new ArrayList<>();
-    private final HttpClient http = HttpClient.newHttpClient();
+    private final ApiCalls calls = new ApiCalls();
     private final ObjectMapper json = new ObjectMapper();
 
     @AfterEach
     void stop() {
         processes.forEach(WorkerProcess::close);
-    }
-
-    private HttpResponse<String> post(int port, String path, String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
-    }
-
-    private HttpResponse<String> get(int port, String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).GET().build(),
-                HttpResponse.BodyHandlers.ofString());
     }
 
     /** The sentence embedding as sentence-transformers defines it, from the whole model run here. */
@@ -105,15 +93,6 @@ class EmbeddingsIT {
         return dot; // both have norm 1
     }
 
-    private void assertError(HttpResponse<String> r, int status, String param, String messagePart) throws Exception {
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
-        JsonNode e = json.readTree(r.body()).path("error");
-        assertThat(e.path("message").asText()).contains(messagePart);
-        if (param != null) {
-            assertThat(e.path("param").asText()).isEqualTo(param);
-        }
-    }
-
     @Test
     void embeddingsBesideCompletionsOnSharedWorkers() throws Exception {
         OrchestratorConfig enc = OrchestratorConfig.defaults(MINILM, Policy.of(Objective.LATENCY)).withMinWorkers(2)
@@ -131,11 +110,11 @@ class EmbeddingsIT {
             List<String> texts = List.of("A cat sat on the mat.", "A kitten was sitting on a rug.",
                     "The central bank raised interest rates again.");
 
-            JsonNode models = json.readTree(get(port, "/v1/models").body()).path("data");
+            JsonNode models = json.readTree(calls.get(port, "/v1/models").body()).path("data");
             assertThat(models.findValuesAsText("id")).containsExactly(MINILM, STORIES);
             assertThat(models.findValuesAsText("kind")).containsExactly("embeddings", "completions");
 
-            HttpResponse<String> r = post(port, "/v1/embeddings", json.writeValueAsString(Map.of("model", MINILM, "input", texts)));
+            HttpResponse<String> r = calls.post(port, "/v1/embeddings", json.writeValueAsString(Map.of("model", MINILM, "input", texts)));
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
             JsonNode data = json.readTree(r.body()).path("data");
             assertThat(data).hasSize(3);
@@ -155,46 +134,46 @@ class EmbeddingsIT {
                     .isGreaterThan(cosine(data.get(0).path("embedding"), data.get(2).path("embedding")) + 0.2);
             assertThat(json.readTree(r.body()).path("usage").path("prompt_tokens").asInt()).isGreaterThan(10);
 
-            HttpResponse<String> b64 = post(port, "/v1/embeddings", json.writeValueAsString(Map.of("model", MINILM,
+            HttpResponse<String> b64 = calls.post(port, "/v1/embeddings", json.writeValueAsString(Map.of("model", MINILM,
                     "input", texts.get(0), "encoding_format", "base64")));
             byte[] raw = java.util.Base64.getDecoder().decode(json.readTree(b64.body()).path("data").get(0).path("embedding").asText());
             FloatBuffer fb = java.nio.ByteBuffer.wrap(raw).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
             assertThat(fb.remaining()).isEqualTo(384);
             assertThat((double) fb.get(7)).isEqualTo(data.get(0).path("embedding").get(7).asDouble(), org.assertj.core.data.Offset.offset(1e-6));
 
-            HttpResponse<String> completion = post(port, "/v1/completions", """
+            HttpResponse<String> completion = calls.post(port, "/v1/completions", """
                     {"model": "builtin:stories260k", "prompt": "Once upon a time", "max_tokens": 8, "temperature": 0}""");
             assertThat(completion.statusCode()).as(completion.body()).isEqualTo(200);
             assertThat(json.readTree(completion.body()).path("usage").path("completion_tokens").asInt()).isEqualTo(8);
 
-            assertError(post(port, "/v1/embeddings", "{\"model\": \"builtin:stories260k\", \"input\": \"hi\"}"), 400, "model",
+            calls.assertError(calls.post(port, "/v1/embeddings", "{\"model\": \"builtin:stories260k\", \"input\": \"hi\"}"), 400, "model",
                     "generative");
-            assertError(post(port, "/v1/completions", "{\"model\": \"builtin:minilm\", \"prompt\": \"hi\"}"), 400, "model",
+            calls.assertError(calls.post(port, "/v1/completions", "{\"model\": \"builtin:minilm\", \"prompt\": \"hi\"}"), 400, "model",
                     "encoder");
-            assertError(post(port, "/v1/embeddings", "{\"model\": \"builtin:minilm\", \"input\": \"\"}"), 400, "input", "empty");
-            assertError(post(port, "/v1/embeddings", "{\"model\": \"builtin:minilm\"}"), 400, "input", "required");
-            assertError(post(port, "/v1/embeddings", "{\"model\": \"builtin:minilm\", \"input\": \""
+            calls.assertError(calls.post(port, "/v1/embeddings", "{\"model\": \"builtin:minilm\", \"input\": \"\"}"), 400, "input", "empty");
+            calls.assertError(calls.post(port, "/v1/embeddings", "{\"model\": \"builtin:minilm\"}"), 400, "input", "required");
+            calls.assertError(calls.post(port, "/v1/embeddings", "{\"model\": \"builtin:minilm\", \"input\": \""
                     + "word ".repeat(600) + "\"}"), 400, "input", "context of 512");
-            assertError(post(port, "/v1/embeddings", json.writeValueAsString(Map.of("model", MINILM, "input",
+            calls.assertError(calls.post(port, "/v1/embeddings", json.writeValueAsString(Map.of("model", MINILM, "input",
                     java.util.Collections.nCopies(65, "x")))), 400, "input", "1 to 64");
-            assertError(post(port, "/v1/embeddings", "{\"model\": \"builtin:minilm\", \"input\": [[1, 99999999]]}"), 400,
+            calls.assertError(calls.post(port, "/v1/embeddings", "{\"model\": \"builtin:minilm\", \"input\": [[1, 99999999]]}"), 400,
                     "input", "token ids");
-            assertError(post(port, "/v1/embeddings", "{\"model\": \"builtin:minilm\", \"input\": \"x\", \"dimensions\": 8}"), 400,
+            calls.assertError(calls.post(port, "/v1/embeddings", "{\"model\": \"builtin:minilm\", \"input\": \"x\", \"dimensions\": 8}"), 400,
                     "dimensions", "not supported");
-            assertError(post(port, "/v1/embeddings", "{\"model\": \"nope\", \"input\": \"x\"}"), 404, "model", "does not exist");
+            calls.assertError(calls.post(port, "/v1/embeddings", "{\"model\": \"nope\", \"input\": \"x\"}"), 404, "model", "does not exist");
 
-            JsonNode cluster = json.readTree(get(port, "/api/cluster").body());
+            JsonNode cluster = json.readTree(calls.get(port, "/api/cluster").body());
             assertThat(cluster.path("nodes")).hasSize(2);
             assertThat(json.convertValue(cluster.path("nodes").get(0).path("ready_for"), List.class))
                     .containsExactly(MINILM, STORIES);
-            JsonNode plan = json.readTree(get(port, "/api/plan?model=" + STORIES).body());
+            JsonNode plan = json.readTree(calls.get(port, "/api/plan?model=" + STORIES).body());
             assertThat(plan.path("model").asText()).isEqualTo(STORIES);
             assertThat(plan.path("stages")).isNotEmpty();
-            assertError(get(port, "/api/plan?model=nope"), 404, "model", "does not exist");
-            JsonNode events = json.readTree(get(port, "/api/events").body()).path("events");
+            calls.assertError(calls.get(port, "/api/plan?model=nope"), 404, "model", "does not exist");
+            JsonNode events = json.readTree(calls.get(port, "/api/events").body()).path("events");
             assertThat(events.findValuesAsText("model")).contains(MINILM, STORIES);
             // the decision log followed live: the drain below arrives as an event
-            HttpResponse<java.util.stream.Stream<String>> follow = http.send(HttpRequest.newBuilder(
+            HttpResponse<java.util.stream.Stream<String>> follow = calls.http().send(HttpRequest.newBuilder(
                     URI.create("http://127.0.0.1:" + port + "/api/events")).header("Accept", "text/event-stream").GET().build(),
                     HttpResponse.BodyHandlers.ofLines());
             assertThat(follow.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
@@ -204,7 +183,7 @@ class EmbeddingsIT {
             DashboardCheck page = DashboardCheck.open("http://127.0.0.1:" + port, List.of("gateway", "a", "b"),
                     List.of(MINILM, STORIES));
             String busy = minilm.currentPlan().getFirst().split(":")[0]; // a node the encoder runs on
-            HttpResponse<String> drain = post(port, "/api/nodes/" + busy + "/drain", "");
+            HttpResponse<String> drain = calls.post(port, "/api/nodes/" + busy + "/drain", "");
             assertThat(drain.statusCode()).as(drain.body()).isEqualTo(202);
             for (Orchestrator o : List.of(minilm, stories)) {
                 assertThat(o.currentPlan()).as(o.modelName()).isNotEmpty().noneMatch(st -> st.startsWith(busy + ":"));
@@ -220,42 +199,42 @@ class EmbeddingsIT {
                     page.close();
                 }
             }
-            HttpResponse<String> again = post(port, "/v1/embeddings", json.writeValueAsString(Map.of("model", MINILM, "input", texts.get(0))));
+            HttpResponse<String> again = calls.post(port, "/v1/embeddings", json.writeValueAsString(Map.of("model", MINILM, "input", texts.get(0))));
             assertThat(json.readTree(again.body()).path("data").get(0).path("embedding").get(5).asDouble())
                     .isEqualTo(data.get(0).path("embedding").get(5).asDouble());
-            assertThat(json.readTree(get(port, "/api/cluster").body()).path("nodes").findValues("drained"))
+            assertThat(json.readTree(calls.get(port, "/api/cluster").body()).path("nodes").findValues("drained"))
                     .extracting(JsonNode::asBoolean).containsExactlyInAnyOrder(true, false);
-            assertThat(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/nodes/" + busy + "/drain")).DELETE()
+            assertThat(calls.http().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/nodes/" + busy + "/drain")).DELETE()
                     .build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
-            assertError(post(port, "/api/nodes/zz/drain", ""), 404, null, "no worker named 'zz'");
+            calls.assertError(calls.post(port, "/api/nodes/zz/drain", ""), 404, null, "no worker named 'zz'");
 
-            HttpResponse<String> policy = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+            HttpResponse<String> policy = calls.http().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
                     + "/api/policy?model=" + MINILM)).PUT(HttpRequest.BodyPublishers.ofString("{\"objective\": \"energy\"}"))
                     .build(), HttpResponse.BodyHandlers.ofString());
             assertThat(policy.statusCode()).as(policy.body()).isEqualTo(200);
             assertThat(minilm.policy().objective()).isEqualTo(Objective.ENERGY);
             assertThat(stories.policy().objective()).isEqualTo(Objective.THROUGHPUT);
             assertThat(minilm.decisions().entries("policy")).hasSize(1);
-            assertThat(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/policy"))
+            assertThat(calls.http().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/policy"))
                     .PUT(HttpRequest.BodyPublishers.ofString("{\"objective\": \"fastest\"}")).build(),
                     HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(400);
 
-            HttpResponse<String> stats = get(port, "/api/stats");
+            HttpResponse<String> stats = calls.get(port, "/api/stats");
             assertThat(json.readTree(stats.body()).path("models").path(MINILM).path("recent").size()).isPositive();
-            assertThat(get(port, "/").body()).contains("<script src=\"/dashboard.js\">");
+            assertThat(calls.get(port, "/").body()).contains("<script src=\"/dashboard.js\">");
 
             // with API keys: nothing without one, nothing with a wrong one, and the key is never echoed
             String key = "sk-edgesplit-test-0123456789";
             try (HttpApi locked = HttpApi.start(List.of(minilm, stories), new HttpApi.Options(0, 8, Duration.ofMinutes(3),
                     Map.of(key, "tests")))) {
-                assertError(get(locked.port(), "/v1/models"), 401, null, "needs an API key");
-                assertThat(get(locked.port(), "/").statusCode()).isEqualTo(200); // the page holds no data; its calls need the key
-                HttpResponse<String> wrong = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + locked.port()
+                calls.assertError(calls.get(locked.port(), "/v1/models"), 401, null, "needs an API key");
+                assertThat(calls.get(locked.port(), "/").statusCode()).isEqualTo(200); // the page holds no data; its calls need the key
+                HttpResponse<String> wrong = calls.http().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + locked.port()
                         + "/api/plan")).header("Authorization", "Bearer sk-wrong-key-0123456789").GET().build(),
                         HttpResponse.BodyHandlers.ofString());
-                assertError(wrong, 401, null, "not valid");
+                calls.assertError(wrong, 401, null, "not valid");
                 assertThat(wrong.body()).doesNotContain("sk-wrong");
-                HttpResponse<String> right = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + locked.port()
+                HttpResponse<String> right = calls.http().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + locked.port()
                         + "/v1/models")).header("Authorization", "Bearer " + key).GET().build(), HttpResponse.BodyHandlers.ofString());
                 assertThat(right.statusCode()).isEqualTo(200);
                 assertThat(new HttpApi.Options(0, 8, Duration.ofMinutes(3), Map.of(key, "tests")).toString()).doesNotContain(key);
@@ -290,7 +269,7 @@ class EmbeddingsIT {
                 }
             }
 
-            String metrics = get(port, "/metrics").body();
+            String metrics = calls.get(port, "/metrics").body();
             assertThat(metrics).contains("edgesplit_plan_epoch{model=\"builtin:minilm\"}", "edgesplit_plan_epoch{model=\"builtin:stories260k\"}",
                     "edgesplit_http_request_seconds_count{endpoint=\"embeddings\",model=\"builtin:minilm\"}");
         }

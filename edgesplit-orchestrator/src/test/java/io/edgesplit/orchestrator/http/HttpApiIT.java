@@ -14,9 +14,6 @@ import io.edgesplit.onnx.text.Tokenizer;
 import io.edgesplit.orchestrator.Orchestrator;
 import io.edgesplit.orchestrator.OrchestratorConfig;
 import io.edgesplit.worker.WorkerProcess;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,23 +29,12 @@ import org.junit.jupiter.api.Test;
 class HttpApiIT {
     private static final String MODEL = "builtin:stories260k";
     private final List<WorkerProcess> processes = new ArrayList<>();
-    private final HttpClient http = HttpClient.newHttpClient();
+    private final ApiCalls calls = new ApiCalls();
     private final ObjectMapper json = new ObjectMapper();
 
     @AfterEach
     void stop() {
         processes.forEach(WorkerProcess::close);
-    }
-
-    private HttpResponse<String> post(int port, String path, String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
-    }
-
-    private HttpResponse<String> get(int port, String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).GET().build(),
-                HttpResponse.BodyHandlers.ofString());
     }
 
     private static String localGreedy(Orchestrator o, String prompt, int tokens) {
@@ -59,17 +45,6 @@ class HttpApiIT {
             Generator.forModel(o.model(), whole).generate(new Generator.Request("local", ids, Sampling.greedy(), tokens,
                     tok.stopTokens(), t -> sb.append(text.add(t))));
             return sb.toString();
-        }
-    }
-
-    private void assertError(HttpResponse<String> r, int status, String param, String messagePart) throws Exception {
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
-        JsonNode e = json.readTree(r.body()).path("error");
-        assertThat(e.path("message").asText()).contains(messagePart);
-        assertThat(e.path("type").asText()).isNotEmpty();
-        assertThat(e.path("code").asText()).isNotEmpty();
-        if (param != null) {
-            assertThat(e.path("param").asText()).isEqualTo(param);
         }
     }
 
@@ -85,11 +60,11 @@ class HttpApiIT {
             int port = api.port();
             String expected = localGreedy(o, "Once upon a time", 40);
 
-            HttpResponse<String> models = get(port, "/v1/models");
+            HttpResponse<String> models = calls.get(port, "/v1/models");
             assertThat(models.statusCode()).isEqualTo(200);
             assertThat(json.readTree(models.body()).path("data").get(0).path("id").asText()).isEqualTo(MODEL);
 
-            HttpResponse<String> whole = post(port, "/v1/completions", """
+            HttpResponse<String> whole = calls.post(port, "/v1/completions", """
                     {"model": "builtin:stories260k", "prompt": "Once upon a time", "max_tokens": 40, "temperature": 0}""");
             assertThat(whole.statusCode()).as(whole.body()).isEqualTo(200);
             JsonNode c = json.readTree(whole.body());
@@ -98,7 +73,7 @@ class HttpApiIT {
             assertThat(c.path("choices").get(0).path("finish_reason").asText()).isEqualTo("length");
             assertThat(c.path("usage").path("completion_tokens").asInt()).isEqualTo(40);
 
-            HttpResponse<String> streamed = post(port, "/v1/completions", """
+            HttpResponse<String> streamed = calls.post(port, "/v1/completions", """
                     {"model": "builtin:stories260k", "prompt": "Once upon a time", "max_tokens": 40, "temperature": 0,
                      "stream": true}""");
             assertThat(streamed.statusCode()).isEqualTo(200);
@@ -114,35 +89,35 @@ class HttpApiIT {
             assertThat(json.readTree(events.get(events.size() - 2)).path("choices").get(0).path("finish_reason").asText())
                     .isEqualTo("length");
 
-            assertError(post(port, "/v1/completions", "{not json"), 400, null, "malformed JSON");
-            assertError(post(port, "/v1/completions", """
+            calls.assertError(calls.post(port, "/v1/completions", "{not json"), 400, null, "malformed JSON");
+            calls.assertError(calls.post(port, "/v1/completions", """
                     {"model": "gpt-4", "prompt": "hi"}"""), 404, "model", "does not exist");
-            assertError(post(port, "/v1/completions", """
+            calls.assertError(calls.post(port, "/v1/completions", """
                     {"model": "builtin:stories260k", "prompt": "hi", "max_tokens": 0}"""), 400, "max_tokens", "between 1 and");
-            assertError(post(port, "/v1/completions", """
+            calls.assertError(calls.post(port, "/v1/completions", """
                     {"model": "builtin:stories260k", "prompt": "hi", "logprobs": 3}"""), 400, "logprobs", "not supported");
-            assertError(post(port, "/v1/completions", """
+            calls.assertError(calls.post(port, "/v1/completions", """
                     {"model": "builtin:stories260k", "prompt": "hi", "colour": "blue"}"""), 400, "colour", "unknown parameter");
-            assertError(post(port, "/v1/completions", """
+            calls.assertError(calls.post(port, "/v1/completions", """
                     {"model": "builtin:stories260k", "prompt": "hi", "temperature": "hot"}"""), 400, "temperature", "number");
-            assertError(post(port, "/v1/completions", "{\"model\": \"builtin:stories260k\", \"prompt\": \""
+            calls.assertError(calls.post(port, "/v1/completions", "{\"model\": \"builtin:stories260k\", \"prompt\": \""
                     + "once upon a time ".repeat(200) + "\", \"max_tokens\": 10}"), 400, "prompt", "context");
-            assertError(post(port, "/v1/completions", "{\"prompt\": \"" + "x".repeat(2 << 20) + "\"}"), 413, null, "");
-            assertError(get(port, "/v1/nothing"), 404, null, "not found");
+            calls.assertError(calls.post(port, "/v1/completions", "{\"prompt\": \"" + "x".repeat(2 << 20) + "\"}"), 413, null, "");
+            calls.assertError(calls.get(port, "/v1/nothing"), 404, null, "not found");
 
-            HttpResponse<String> plan = get(port, "/api/plan");
+            HttpResponse<String> plan = calls.get(port, "/api/plan");
             assertThat(plan.statusCode()).isEqualTo(200);
             JsonNode p = json.readTree(plan.body());
             assertThat(p.path("epoch").asLong()).isPositive();
             assertThat(p.path("stages")).isNotEmpty();
-            HttpResponse<String> cluster = get(port, "/api/cluster");
+            HttpResponse<String> cluster = calls.get(port, "/api/cluster");
             assertThat(json.readTree(cluster.body()).path("nodes")).hasSize(2);
-            HttpResponse<String> events2 = get(port, "/api/events");
+            HttpResponse<String> events2 = calls.get(port, "/api/events");
             assertThat(json.readTree(events2.body()).path("events").findValuesAsText("kind")).contains("initial", "node-joined");
-            HttpResponse<String> replan = post(port, "/api/replan", "");
+            HttpResponse<String> replan = calls.post(port, "/api/replan", "");
             assertThat(replan.statusCode()).isEqualTo(202);
 
-            HttpResponse<String> metrics = get(port, "/metrics");
+            HttpResponse<String> metrics = calls.get(port, "/metrics");
             assertThat(metrics.statusCode()).isEqualTo(200);
             assertThat(metrics.body()).contains("edgesplit_time_to_first_token_seconds_count{model=\"builtin:stories260k\"} 2",
                     "edgesplit_time_per_output_token_seconds_count{model=\"builtin:stories260k\"} 2", "edgesplit_plan_epoch", "edgesplit_workers_ready 2.0",

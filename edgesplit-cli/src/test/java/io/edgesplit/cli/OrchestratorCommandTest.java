@@ -7,6 +7,8 @@ import io.edgesplit.cli.config.ClusterFile;
 import io.edgesplit.core.plan.Objective;
 import io.edgesplit.orchestrator.Migrator;
 import io.edgesplit.orchestrator.OrchestratorConfig;
+import io.edgesplit.orchestrator.http.HttpApi;
+import java.util.List;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -65,7 +67,8 @@ class OrchestratorCommandTest {
         Files.writeString(keys, base.replace("  model: builtin:stories260k\n", "  model: builtin:stories260k\n  api-keys:\n"
                 + "    - {name: ops, key: sk-ops-0123456789abcdef}\n    - {name: home, key-env: HOME}\n"));
         var read = OrchestratorCommand.apiKeys(ClusterFile.read(keys));
-        assertThat(read).containsEntry("sk-ops-0123456789abcdef", "ops").containsEntry(System.getenv("HOME"), "home");
+        assertThat(read).containsEntry("sk-ops-0123456789abcdef", new HttpApi.ApiKey("ops", null))
+                .containsEntry(System.getenv("HOME"), new HttpApi.ApiKey("home", null));
 
         Path both = dir.resolve("both.yaml");
         Files.writeString(both, base.replace("  model: builtin:stories260k\n", "  model: builtin:stories260k\n  api-keys:\n"
@@ -77,5 +80,48 @@ class OrchestratorCommandTest {
                 + "    - {name: a, key: sk-same-0123456789abcdef}\n    - {name: b, key: sk-same-0123456789abcdef}\n"));
         assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> OrchestratorCommand.apiKeys(ClusterFile.read(same))))
                 .hasMessageContaining("the same").hasMessageNotContaining("sk-same");
+    }
+
+    @Test
+    void oneFileServesSeveralModelsWithTheirPoliciesPrivacyClassesAndKeys() throws Exception {
+        String whole = Files.readString(Path.of("../examples/edgesplit.yaml"))
+                .replace("key-env: OPS_KEY", "key: sk-ops-0123456789abcdef")
+                .replace("key-env: CAMERA_APP_KEY", "key: sk-camera-0123456789abcdef");
+        Path file = dir.resolve("edgesplit.yaml");
+        Files.writeString(file, whole);
+        ClusterFile read = ClusterFile.read(file);
+        List<OrchestratorConfig> configs = OrchestratorCommand.configs(read, null);
+        assertThat(configs).extracting(OrchestratorConfig::model).containsExactly("builtin:minilm", "builtin:stories260k");
+        assertThat(configs).extracting(c -> c.policy().objective()).containsExactly(Objective.LATENCY, Objective.THROUGHPUT);
+        assertThat(configs.getFirst().privacyClasses()).containsOnlyKeys("restricted", "internal");
+        assertThat(configs.getFirst().privacyClasses().get("restricted").allowedZones()).containsExactly("trusted");
+        assertThat(configs).extracting(c -> c.decisionLog().getFileName().toString())
+                .containsExactly("decisions-builtin_minilm.jsonl", "decisions-builtin_stories260k.jsonl");
+        assertThat(OrchestratorCommand.apiKeys(read)).containsEntry("sk-camera-0123456789abcdef",
+                new HttpApi.ApiKey("door-camera-app", "restricted")).containsEntry("sk-ops-0123456789abcdef",
+                new HttpApi.ApiKey("operations", null));
+        assertThat(OrchestratorCommand.configs(read, "builtin:minilm")).singleElement()
+                .satisfies(c -> assertThat(c.model()).isEqualTo("builtin:minilm"));
+
+        // each mistake named by its path, with what was expected
+        String[][] bad = {
+            {"privacy-class: restricted}", "privacy-class: secret}", "orchestrator.api-keys[1].privacy-class: unknown privacy class 'secret'"},
+            {"heartbeat-ms: 200", "heartbeat-ms: often", "orchestrator.heartbeat-ms: must be a number, not 'often'"},
+            {"policy: {objective: throughput}}", "policy: {objective: throughput, slo: 3}}", "orchestrator.models[1].policy: unknown field 'slo'"},
+            {"    - builtin:minilm\n", "    - builtin:minilm\n    - builtin:minilm\n", "listed twice"},
+            {"  models:\n", "  model: builtin:minilm\n  models:\n", "give 'model' or 'models', not both"},
+            {"{model: builtin:stories260k,", "{modle: builtin:stories260k,", "orchestrator.models[1]: unknown field 'modle'"},
+            {"  min-workers: 3", "  min-workers: [3]", "orchestrator.min-workers: must be a number"},
+        };
+        for (String[] b : bad) {
+            Path f = dir.resolve("bad.yaml");
+            Files.writeString(f, whole.replace(b[0], b[1]));
+            Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> {
+                ClusterFile c = ClusterFile.read(f);
+                OrchestratorCommand.configs(c, null);
+                OrchestratorCommand.apiKeys(c);
+            });
+            assertThat(t).as(b[1]).isNotNull().hasMessageContaining(b[2]).hasMessageContaining("bad.yaml");
+        }
     }
 }

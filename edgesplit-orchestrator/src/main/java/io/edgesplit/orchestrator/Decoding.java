@@ -404,6 +404,21 @@ public final class Decoding implements Traffic, AutoCloseable {
     }
 
     @Override
+    public void failHeld(RuntimeException reason) {
+        List<Seq> gone = new ArrayList<>();
+        synchronized (lock) {
+            for (Seq s : active.values()) {
+                if (s.parked && s.needsReplay) {
+                    gone.add(s);
+                }
+            }
+            gone.forEach(s -> active.remove(s.request.id()));
+            checkHeld();
+        }
+        gone.forEach(s -> s.done.completeExceptionally(reason));
+    }
+
+    @Override
     public void failInFlight(String reason) {
         for (Seq s : active.values()) {
             Route r = s.inFlight;

@@ -195,6 +195,17 @@ public final class Encoding implements Traffic, AutoCloseable {
     }
 
     @Override
+    public void failHeld(RuntimeException reason) {
+        List<Attempt> gone;
+        synchronized (lock) {
+            gone = new ArrayList<>(held);
+            held.clear();
+            checkHeld();
+        }
+        gone.forEach(a -> a.done.completeExceptionally(reason));
+    }
+
+    @Override
     public void failInFlight(String reason) {
         inFlight.forEach((a, r) -> gateway.cancel(r.hops(), a.id + "/" + a.tries));
     }

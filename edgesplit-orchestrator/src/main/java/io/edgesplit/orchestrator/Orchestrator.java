@@ -13,6 +13,7 @@ import io.edgesplit.core.plan.Objective;
 import io.edgesplit.core.plan.PlanResult;
 import io.edgesplit.core.plan.Policy;
 import io.edgesplit.core.plan.Prediction;
+import io.edgesplit.core.plan.PrivacyClass;
 import io.edgesplit.core.plan.Stage;
 import io.edgesplit.onnx.graph.AnalyzedModel;
 import io.edgesplit.onnx.graph.ModelAnalyzer;
@@ -121,9 +122,8 @@ public final class Orchestrator implements AutoCloseable {
     private final ArrayDeque<Long> switches = new ArrayDeque<>();
     private String lastConsidered = "";
     private long failureAtMs;
-    private long lastCompleted;
-    private long lastCompletedAtMs;
-    private double requestRate;
+    private final RateMeter rate = new RateMeter();
+    private final Map<String, ClassRoute> classRoutes = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     private Orchestrator(OrchestratorConfig config, AnalyzedModel am, Gateway gateway, int controlPort) {
@@ -242,6 +242,10 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     /** The model it serves, as configured (e.g. builtin:stories260k). */
+    public OrchestratorConfig config() {
+        return config;
+    }
+
     public String modelName() {
         return config.model();
     }
@@ -503,6 +507,11 @@ public final class Orchestrator implements AutoCloseable {
         if (plan != null && Long.valueOf(m.incarnation).equals(planIncarnations.get(m.name)) && failureAtMs == 0) {
             failureAtMs = System.currentTimeMillis();
         }
+        for (ClassRoute r : classRoutes.values()) {
+            if (Long.valueOf(m.incarnation).equals(r.incarnations.get(m.name)) && r.failureAtMs == 0) {
+                r.failureAtMs = System.currentTimeMillis();
+            }
+        }
     }
 
     /** A step failed: find out whether its node is gone; replan or replay as needed. */
@@ -517,13 +526,22 @@ public final class Orchestrator implements AutoCloseable {
                 markDead(m, "a step failed there (" + error + ") and it does not answer");
             }
             reconcile("a step of " + sequence + " failed at " + (node.isEmpty() ? "an unknown node" : node));
-            if (traffic != null && !isBroken() && (!traffic.failedSequences().isEmpty() || traffic instanceof Encoding e
-                    && e.held() > 0)) {
-                log.add("replay", fields("sequences", new ArrayList<>(traffic.failedSequences()), "route_epoch",
-                        traffic.route().epoch(), "reason", "a step failed but the route is healthy: " + error));
-                traffic.resume(traffic.route(), false);
-            }
+            replayIfHealthy(traffic, isBroken(), null, error);
+            classRoutes.values().forEach(r -> replayIfHealthy(r.traffic, r.broken(), r.cls.name(), error));
         });
+    }
+
+    /** A failed step on a route whose nodes are all there: its requests go on along it, replaying what was lost. */
+    private void replayIfHealthy(Traffic t, boolean broken, String privacyClass, String error) {
+        if (t != null && !broken && (!t.failedSequences().isEmpty() || t instanceof Encoding e && e.held() > 0)) {
+            Map<String, Object> entry = fields("sequences", new ArrayList<>(t.failedSequences()), "route_epoch",
+                    t.route().epoch(), "reason", "a step failed but the route is healthy: " + error);
+            if (privacyClass != null) {
+                entry.put("privacy_class", privacyClass);
+            }
+            log.add("replay", entry);
+            t.resume(t.route(), false);
+        }
     }
 
     private boolean alive(Member m) {
@@ -537,12 +555,17 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     private boolean isBroken() {
-        if (plan == null) {
+        return broken(plan, planIncarnations);
+    }
+
+    /** Whether a node of {@code stages} is gone: not ready, or not the incarnation that loaded its range. */
+    private boolean broken(List<Stage> stages, Map<String, Long> incarnationsThen) {
+        if (stages == null) {
             return false;
         }
-        for (Stage s : plan) {
+        for (Stage s : stages) {
             Member m = members.get(s.node().value());
-            if (m == null || m.state != State.READY || m.incarnation != planIncarnations.get(s.node().value())) {
+            if (m == null || m.state != State.READY || m.incarnation != incarnationsThen.get(s.node().value())) {
                 return true;
             }
         }
@@ -558,6 +581,7 @@ public final class Orchestrator implements AutoCloseable {
         } catch (RuntimeException e) {
             log.add("error", fields("trigger", trigger, "error", String.valueOf(e.getMessage())));
         }
+        reconcileClasses(trigger);
     }
 
     private void reconcileOnce(String trigger) {
@@ -601,43 +625,12 @@ public final class Orchestrator implements AutoCloseable {
         if (same(best.stages(), plan)) {
             return;
         }
-        // a drained node is out of the snapshot planned over, but the current plan still runs on it
-        Prediction current = CostModel.predict(am.profile(), drainedOn == null ? snapshot : snapshot(profiled()), policy, plan);
-        double cur = CostModel.objective(policy, current);
-        double next = CostModel.objective(policy, best.predicted());
-        double relative = (cur - next) / cur;
-        double moveMs = moveCostMs(best.stages());
-        double rate = Math.max(requestRate, 1.0);
-        boolean timeObjective = policy.objective() == Objective.LATENCY || policy.objective() == Objective.THROUGHPUT;
-        double gainMs = timeObjective ? (cur - next) * rate * config.horizon().toMillis() / 1000.0 : Double.NaN;
-        String why = trigger(snapshot, best.stages());
-        Map<String, Object> considered = fields("trigger", why, "cause", trigger, "objective", policy.objective().name()
-                .toLowerCase(Locale.ROOT), "predicted_current", cur, "predicted_new", next, "relative_gain", relative,
-                "gain_over_horizon_ms", timeObjective ? gainMs : null, "move_cost_ms", moveMs, "requests_per_s", requestRate,
-                "chosen_plan", describe(best.stages()), "current_plan", describe(plan), "baseline_plan", describe(firstPlan));
-        String rejected = null;
-        if (drainedOn != null) {
-            considered.put("trigger", "node " + drainedOn + " is being drained");
-        } else if (relative < config.minRelativeGain()) {
-            rejected = String.format(Locale.ROOT, "gain %.1f%% is below the minimum %.1f%%", relative * 100,
-                    config.minRelativeGain() * 100);
-        } else if (timeObjective && gainMs < config.switchFactor() * moveMs) {
-            rejected = String.format(Locale.ROOT, "gain over the horizon %.1f ms < %.1f x move cost %.1f ms", gainMs,
-                    config.switchFactor(), moveMs);
-        } else {
-            while (!switches.isEmpty() && now - switches.peekFirst() > 60_000) {
-                switches.removeFirst();
-            }
-            if (switches.size() >= config.maxSwitchesPerMinute()) {
-                rejected = "already " + switches.size() + " switches in the last minute (at most "
-                        + config.maxSwitchesPerMinute() + ")";
-            }
-        }
-        if (rejected != null) {
-            String key = describe(best.stages()) + rejected.replaceAll("[0-9.]+", "");
+        Map<String, Object> considered = consider(policy, plan, planSnapshot, firstPlan, best, snapshot, rate.perSecond, drainedOn,
+                switches, now, trigger);
+        if (considered.containsKey("not_switched_because")) {
+            String key = describe(best.stages()) + String.valueOf(considered.get("not_switched_because")).replaceAll("[0-9.]+", "");
             if (!key.equals(lastConsidered)) {
                 lastConsidered = key;
-                considered.put("not_switched_because", rejected);
                 log.add("kept", considered);
             }
             return;
@@ -657,6 +650,53 @@ public final class Orchestrator implements AutoCloseable {
         considered.put("epoch", route.epoch());
         considered.put("migration", report(report));
         log.add("switch", considered);
+    }
+
+    /**
+     * The case for switching from {@code current} (planned over {@code then}) to {@code best}, as the
+     * decision log records it; with "not_switched_because" when the rules say no: too small a gain,
+     * a gain over the horizon below the move cost times the switch factor, or too many switches in
+     * the last minute. A node being drained is left whatever the gain.
+     */
+    private Map<String, Object> consider(Policy p, List<Stage> current, ClusterSnapshot then, List<Stage> baseline,
+            PlanResult.Plan best, ClusterSnapshot snapshot, double requestRate, String drainedOn, ArrayDeque<Long> switches,
+            long at, String trigger) {
+        // a drained node is out of the snapshot planned over, but the current plan still runs on it
+        Prediction now = CostModel.predict(am.profile(), drainedOn == null ? snapshot : snapshot(profiled()), p, current);
+        double cur = CostModel.objective(p, now);
+        double next = CostModel.objective(p, best.predicted());
+        double relative = (cur - next) / cur;
+        double moveMs = moveCostMs(current, best.stages());
+        double rate = Math.max(requestRate, 1.0);
+        boolean timeObjective = p.objective() == Objective.LATENCY || p.objective() == Objective.THROUGHPUT;
+        double gainMs = timeObjective ? (cur - next) * rate * config.horizon().toMillis() / 1000.0 : Double.NaN;
+        String why = trigger(then, current, snapshot, best.stages());
+        Map<String, Object> considered = fields("trigger", why, "cause", trigger, "objective", p.objective().name()
+                .toLowerCase(Locale.ROOT), "predicted_current", cur, "predicted_new", next, "relative_gain", relative,
+                "gain_over_horizon_ms", timeObjective ? gainMs : null, "move_cost_ms", moveMs, "requests_per_s", requestRate,
+                "chosen_plan", describe(best.stages()), "current_plan", describe(current), "baseline_plan", describe(baseline));
+        String rejected = null;
+        if (drainedOn != null) {
+            considered.put("trigger", "node " + drainedOn + " is being drained");
+        } else if (relative < config.minRelativeGain()) {
+            rejected = String.format(Locale.ROOT, "gain %.1f%% is below the minimum %.1f%%", relative * 100,
+                    config.minRelativeGain() * 100);
+        } else if (timeObjective && gainMs < config.switchFactor() * moveMs) {
+            rejected = String.format(Locale.ROOT, "gain over the horizon %.1f ms < %.1f x move cost %.1f ms", gainMs,
+                    config.switchFactor(), moveMs);
+        } else {
+            while (!switches.isEmpty() && at - switches.peekFirst() > 60_000) {
+                switches.removeFirst();
+            }
+            if (switches.size() >= config.maxSwitchesPerMinute()) {
+                rejected = "already " + switches.size() + " switches in the last minute (at most "
+                        + config.maxSwitchesPerMinute() + ")";
+            }
+        }
+        if (rejected != null) {
+            considered.put("not_switched_because", rejected);
+        }
+        return considered;
     }
 
     /**
@@ -683,14 +723,9 @@ public final class Orchestrator implements AutoCloseable {
             trigger = trigger + "; the workers still hold a whole route of epoch " + seen + ": taken over";
         }
         Decoding.Route route = routeFor(best.stages(), seen + 1);
-        List<CompletableFuture<Gateway.HopSpec>> loads = new ArrayList<>();
-        for (Gateway.HopSpec h : route.hops()) {
-            loads.add(CompletableFuture.supplyAsync(() -> gateway.load(h.address(), h.zone(), config.model(), h.firstBlock(),
-                    h.lastBlock(), route.epoch(), null), r -> Thread.ofVirtual().start(r)));
-        }
         try {
-            CompletableFuture.allOf(loads.toArray(CompletableFuture[]::new)).get(10, TimeUnit.MINUTES);
-        } catch (Exception e) {
+            loadAll(route, config.model());
+        } catch (RuntimeException e) {
             log.add("load-failed", fields("plan", describe(best.stages()), "error", String.valueOf(e.getMessage())));
             return;
         }
@@ -702,6 +737,26 @@ public final class Orchestrator implements AutoCloseable {
         log.add("initial", fields("trigger", trigger, "epoch", route.epoch(), "chosen_plan", describe(best.stages()),
                 "predicted", prediction(best.predicted())));
         started.complete(traffic);
+    }
+
+    /** Loads every range of {@code route} under {@code key} on its workers at once; fails if one does not load. */
+    private void loadAll(Decoding.Route route, String key) {
+        List<CompletableFuture<Gateway.HopSpec>> loads = new ArrayList<>();
+        for (Gateway.HopSpec h : route.hops()) {
+            loads.add(CompletableFuture.supplyAsync(() -> gateway.load(h.address(), h.zone(), key, h.firstBlock(),
+                    h.lastBlock(), route.epoch(), null), r -> Thread.ofVirtual().start(r)));
+        }
+        try {
+            CompletableFuture.allOf(loads.toArray(CompletableFuture[]::new)).get(10, TimeUnit.MINUTES);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException re ? re : new EdgeSplitException(ErrorCode.RUNTIME_FAILED,
+                    String.valueOf(e.getCause().getMessage()), e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "loading " + key + " took over 10 minutes", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new EdgeSplitException(ErrorCode.INTERNAL, "interrupted while loading " + key, e);
+        }
     }
 
     /** A route the ready workers hold whole: one range each, tiling the model, for its newest epoch; or null. */
@@ -753,11 +808,231 @@ public final class Orchestrator implements AutoCloseable {
     private void take(List<Stage> stages, ClusterSnapshot snapshot) {
         plan = stages;
         planSnapshot = snapshot;
+        planIncarnations = incarnationsOf(stages);
+    }
+
+    /** The incarnation of each node of {@code stages} now. */
+    private Map<String, Long> incarnationsOf(List<Stage> stages) {
         Map<String, Long> inc = new LinkedHashMap<>();
         for (Stage s : stages) {
             inc.put(s.node().value(), members.get(s.node().value()).incarnation);
         }
-        planIncarnations = inc;
+        return inc;
+    }
+
+    /**
+     * A privacy class's own route. Requests of the class run on it, planned within the zones the
+     * class allows, and never on the serving plan, which may move anywhere the policy allows. It is
+     * planned and loaded for the first request of its class and then kept right as the serving plan
+     * is: moved off a dead or drained node at once, and switched when the same rules find a better
+     * plan. Workers hold its ranges under the model's {@linkplain Gateway#classKey class key}, so its
+     * epochs and KV caches are its own.
+     */
+    private final class ClassRoute {
+        final PrivacyClass cls;
+        final String key;
+        final Gateway.Privacy privacy;
+        final RateMeter rate = new RateMeter();
+        final ArrayDeque<Long> switches = new ArrayDeque<>();
+        // owned by the controller thread
+        volatile Traffic traffic;
+        List<Stage> plan;
+        List<Stage> firstPlan;
+        ClusterSnapshot planSnapshot;
+        Map<String, Long> incarnations = Map.of();
+        String lastConsidered = "";
+        long failureAtMs;
+        /** Why the class has no placement now (the planner's reason), or null. */
+        volatile String infeasible;
+        /** Why its route could not be loaded, or null. */
+        volatile String loadError;
+
+        ClassRoute(PrivacyClass cls) {
+            this.cls = cls;
+            this.key = Gateway.classKey(config.model(), cls.name());
+            this.privacy = new Gateway.Privacy(cls.name(), new java.util.TreeSet<>(cls.allowedZones()).stream().toList());
+        }
+
+        boolean broken() {
+            return Orchestrator.this.broken(plan, incarnations);
+        }
+
+        void take(List<Stage> stages, ClusterSnapshot snapshot) {
+            plan = stages;
+            planSnapshot = snapshot;
+            incarnations = incarnationsOf(stages);
+        }
+    }
+
+    /** Where requests of a privacy class go, and the privacy their steps carry for the workers to enforce. */
+    public record Lane(Traffic traffic, Gateway.Privacy privacy) {}
+
+    /** The privacy classes requests may name. */
+    public java.util.Set<String> privacyClasses() {
+        return config.privacyClasses().keySet();
+    }
+
+    /**
+     * The lane for requests of {@code privacyClass} (null or empty: the serving plan's), once the
+     * first plan serves. A class's route is planned and loaded for its first request. A class
+     * without a placement within its zones now is refused ({@link ErrorCode#NO_PLACEMENT}, with the
+     * planner's reason), never run elsewhere; an unknown class is an invalid argument.
+     */
+    public Lane lane(String privacyClass, Duration timeout) {
+        Traffic main = awaitTraffic(timeout);
+        if (privacyClass == null || privacyClass.isEmpty()) {
+            return new Lane(main, Gateway.Privacy.NONE);
+        }
+        PrivacyClass c = config.privacyClasses().get(privacyClass);
+        if (c == null) {
+            throw EdgeSplitException.invalidArgument("unknown privacy class '" + privacyClass + "' (classes: "
+                    + new java.util.TreeSet<>(config.privacyClasses().keySet()) + ")");
+        }
+        ClassRoute r = classRoutes.computeIfAbsent(privacyClass, k -> new ClassRoute(c));
+        if (r.traffic == null || r.infeasible != null) {
+            onController(() -> {
+                reconcileClass(r, "a request of privacy class '" + privacyClass + "'");
+                return null;
+            });
+        }
+        Traffic t = r.traffic;
+        String infeasible = r.infeasible;
+        if (infeasible != null && (t == null || onController(r::broken))) {
+            throw new EdgeSplitException(ErrorCode.NO_PLACEMENT, "privacy class '" + privacyClass + "' (zones "
+                    + r.privacy.allowedZones() + ") has no feasible placement now: " + infeasible + "; the request was not run");
+        }
+        if (t == null) {
+            throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "the route of privacy class '" + privacyClass
+                    + "' could not be loaded: " + r.loadError);
+        }
+        return new Lane(t, r.privacy);
+    }
+
+    /** The plan of each privacy class's own route (those made so far), as "node:first-last"; null before it serves. */
+    public Map<String, List<String>> classPlans() {
+        return onController(() -> {
+            Map<String, List<String>> out = new java.util.TreeMap<>();
+            classRoutes.forEach((name, r) -> out.put(name, describe(r.plan)));
+            return out;
+        });
+    }
+
+    /** Keeps every privacy class's route right, as {@link #reconcileOnce} keeps the serving plan. */
+    private void reconcileClasses(String trigger) {
+        for (ClassRoute r : classRoutes.values()) {
+            try {
+                reconcileClass(r, trigger);
+            } catch (RuntimeException e) {
+                log.add("error", fields("privacy_class", r.cls.name(), "trigger", trigger, "error", String.valueOf(e.getMessage())));
+            }
+        }
+    }
+
+    private void reconcileClass(ClassRoute r, String trigger) {
+        if (closed) {
+            return;
+        }
+        long now = System.currentTimeMillis();
+        String name = r.cls.name();
+        List<Member> ready = profiled().stream().filter(m -> !drained.contains(m.name)).toList();
+        Policy p = policy.withPrivacy(r.cls);
+        ClusterSnapshot snapshot = snapshot(ready);
+        PlanResult result = ready.isEmpty() ? new PlanResult.Infeasible("orchestrator", "nodes", "no worker is ready")
+                : planner.plan(am.profile(), snapshot, p);
+        if (result instanceof PlanResult.Infeasible inf) {
+            String key = "no-plan:" + inf.reason();
+            if (!key.equals(r.lastConsidered)) {
+                r.lastConsidered = key;
+                log.add("no-plan", fields("privacy_class", name, "trigger", trigger, "constraint", inf.constraint(), "reason",
+                        inf.reason(), "current_plan", describe(r.plan)));
+            }
+            r.infeasible = inf.reason();
+            if (r.traffic != null && r.broken()) { // what its lost node held can go nowhere else
+                r.traffic.failHeld(new EdgeSplitException(ErrorCode.NO_PLACEMENT, "privacy class '" + name + "' (zones "
+                        + r.privacy.allowedZones() + ") lost its placement while the request ran: " + inf.reason()));
+            }
+            return;
+        }
+        r.infeasible = null;
+        PlanResult.Plan best = (PlanResult.Plan) result;
+        if (r.traffic == null) {
+            startClass(r, best, snapshot, trigger);
+            return;
+        }
+        if (r.broken()) {
+            long detectedMs = r.failureAtMs == 0 ? now : r.failureAtMs;
+            r.traffic.failInFlight("the route of privacy class '" + name + "' lost a node");
+            Decoding.Route route = routeFor(best.stages(), r.traffic.route().epoch() + 1);
+            List<String> previous = describe(r.plan);
+            Migrator.Report report;
+            try {
+                report = migrator.switchTo(r.traffic, route, Migrator.Method.REPLAY);
+            } catch (RuntimeException e) {
+                log.add("recover-failed", fields("privacy_class", name, "trigger", trigger, "plan", describe(best.stages()),
+                        "error", String.valueOf(e.getMessage())));
+                return;
+            }
+            r.take(best.stages(), snapshot);
+            r.failureAtMs = 0;
+            log.add("recover", fields("privacy_class", name, "trigger", trigger, "epoch", route.epoch(), "chosen_plan",
+                    describe(best.stages()), "current_plan", previous, "baseline_plan", describe(r.firstPlan), "recovery_ms",
+                    System.currentTimeMillis() - detectedMs, "migration", report(report)));
+            return;
+        }
+        if (same(best.stages(), r.plan)) {
+            return;
+        }
+        String drainedOn = r.plan.stream().map(st -> st.node().value()).filter(drained::contains).findFirst().orElse(null);
+        Map<String, Object> considered = consider(p, r.plan, r.planSnapshot, r.firstPlan, best, snapshot, r.rate.perSecond,
+                drainedOn, r.switches, now, trigger);
+        considered.put("privacy_class", name);
+        if (considered.containsKey("not_switched_because")) {
+            String key = describe(best.stages()) + String.valueOf(considered.get("not_switched_because")).replaceAll("[0-9.]+", "");
+            if (!key.equals(r.lastConsidered)) {
+                r.lastConsidered = key;
+                log.add("kept", considered);
+            }
+            return;
+        }
+        r.lastConsidered = "";
+        Decoding.Route route = routeFor(best.stages(), r.traffic.route().epoch() + 1);
+        try {
+            considered.put("migration", report(migrator.switchTo(r.traffic, route, config.method())));
+        } catch (RuntimeException e) {
+            considered.put("error", String.valueOf(e.getMessage()));
+            log.add("switch-failed", considered);
+            return;
+        }
+        r.switches.addLast(now);
+        r.take(best.stages(), snapshot);
+        considered.put("epoch", route.epoch());
+        log.add("switch", considered);
+    }
+
+    /** Loads a class's first route, its epochs above any its workers saw under its key. */
+    private void startClass(ClassRoute r, PlanResult.Plan best, ClusterSnapshot snapshot, String trigger) {
+        long seen = 0;
+        for (Stage s : best.stages()) {
+            Telemetry t = members.get(s.node().value()).telemetry;
+            seen = Math.max(seen, t == null ? 0 : t.getEpochsOrDefault(r.key, 0));
+        }
+        Decoding.Route route = routeFor(best.stages(), seen + 1);
+        try {
+            loadAll(route, r.key);
+        } catch (RuntimeException e) {
+            r.loadError = String.valueOf(e.getMessage());
+            log.add("load-failed", fields("privacy_class", r.cls.name(), "plan", describe(best.stages()), "error", r.loadError));
+            return;
+        }
+        Traffic t = am.state().isEmpty() ? new Encoding(gateway, r.key, route, config.stepTimeout())
+                : new Decoding(gateway, r.key, am, route, config.stepTimeout());
+        t.listener(this::onStepFailed);
+        r.firstPlan = best.stages();
+        r.take(best.stages(), snapshot);
+        r.loadError = null;
+        r.traffic = t;
+        log.add("initial", fields("privacy_class", r.cls.name(), "trigger", trigger, "epoch", route.epoch(), "chosen_plan",
+                describe(best.stages()), "predicted", prediction(best.predicted())));
     }
 
     /** Probe size: large enough for its bandwidth to show ({@link LinkMonitor#MIN_BYTES}). */
@@ -804,23 +1079,36 @@ public final class Orchestrator implements AutoCloseable {
     }
 
     private void measureRate(long now) {
-        if (traffic == null) {
-            return;
+        if (traffic != null) {
+            rate.update(traffic.completed(), now);
         }
-        long done = traffic.completed();
-        if (lastCompletedAtMs > 0 && now > lastCompletedAtMs) {
-            double rate = (done - lastCompleted) * 1000.0 / (now - lastCompletedAtMs);
-            requestRate = 0.7 * requestRate + 0.3 * rate;
+        classRoutes.values().forEach(r -> {
+            if (r.traffic != null) {
+                r.rate.update(r.traffic.completed(), now);
+            }
+        });
+    }
+
+    /** Requests (or steps) completed per second, smoothed. */
+    private static final class RateMeter {
+        private long lastCompleted;
+        private long lastAtMs;
+        private double perSecond;
+
+        void update(long completed, long now) {
+            if (lastAtMs > 0 && now > lastAtMs) {
+                perSecond = 0.7 * perSecond + 0.3 * (completed - lastCompleted) * 1000.0 / (now - lastAtMs);
+            }
+            lastCompleted = completed;
+            lastAtMs = now;
         }
-        lastCompleted = done;
-        lastCompletedAtMs = now;
     }
 
     /** Weights to load at the configured rate, KV caches to copy over the slowest link involved, and warm-up. */
-    private double moveCostMs(List<Stage> next) {
+    private double moveCostMs(List<Stage> current, List<Stage> next) {
         long weights = 0;
         for (Stage s : next) {
-            boolean loaded = plan.stream().anyMatch(o -> o.node().equals(s.node()) && o.firstBlock() == s.firstBlock()
+            boolean loaded = current.stream().anyMatch(o -> o.node().equals(s.node()) && o.firstBlock() == s.firstBlock()
                     && o.lastBlock() == s.lastBlock());
             if (!loaded) {
                 for (int b = s.firstBlock(); b <= s.lastBlock(); b++) {
@@ -829,7 +1117,7 @@ public final class Orchestrator implements AutoCloseable {
             }
         }
         double kv = 0;
-        for (Stage o : plan) {
+        for (Stage o : current) {
             boolean kept = next.stream().anyMatch(s -> o.node().equals(s.node()) && o.firstBlock() == s.firstBlock()
                     && o.lastBlock() == s.lastBlock());
             Member m = members.get(o.node().value());
@@ -839,7 +1127,7 @@ public final class Orchestrator implements AutoCloseable {
         }
         double slowest = Double.MAX_VALUE;
         for (Stage s : next) {
-            for (Stage o : plan) {
+            for (Stage o : current) {
                 if (!o.node().equals(s.node())) {
                     slowest = Math.min(slowest, bandwidth(o.node().value(), s.node().value()));
                 }
@@ -878,24 +1166,24 @@ public final class Orchestrator implements AutoCloseable {
         return new ClusterSnapshot(nodes, links, NodeId.of(config.source()));
     }
 
-    /** What changed most since the current plan was made: a node, or a link's bandwidth. */
-    private String trigger(ClusterSnapshot now, List<Stage> next) {
-        if (planSnapshot == null) {
+    /** What changed most since {@code current} was planned over {@code then}: a node, or a link's bandwidth. */
+    private String trigger(ClusterSnapshot then, List<Stage> current, ClusterSnapshot now, List<Stage> next) {
+        if (then == null) {
             return "first plan";
         }
         for (NodeProfile n : now.nodes()) {
-            if (planSnapshot.nodes().stream().noneMatch(p -> p.id().equals(n.id()))) {
+            if (then.nodes().stream().noneMatch(p -> p.id().equals(n.id()))) {
                 return "node " + n.id() + " is available";
             }
         }
         // the links the current or the chosen plan sends over come first: a change elsewhere does not explain a switch
-        java.util.Set<String> path = new java.util.HashSet<>(pathLinks(plan));
+        java.util.Set<String> path = new java.util.HashSet<>(pathLinks(current));
         path.addAll(pathLinks(next));
         String best = null;
         for (boolean onPath : new boolean[] {true, false}) {
             double most = onPath ? Math.log(1.2) : 0;
             for (Link l : now.links()) {
-                Link before = planSnapshot.link(l.from(), l.to());
+                Link before = then.link(l.from(), l.to());
                 if (before == null || path.contains(l.from() + "->" + l.to()) != onPath) {
                     continue;
                 }
@@ -987,11 +1275,16 @@ public final class Orchestrator implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (traffic instanceof AutoCloseable c) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                // closing anyway
+        List<Traffic> all = new ArrayList<>();
+        all.add(traffic);
+        classRoutes.values().forEach(r -> all.add(r.traffic));
+        for (Traffic t : all) {
+            if (t instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    // closing anyway
+                }
             }
         }
         control.shutdownNow();

@@ -5,6 +5,7 @@ import io.edgesplit.core.cluster.PowerModel;
 import io.edgesplit.core.error.EdgeSplitException;
 import io.edgesplit.core.error.ErrorCode;
 import io.edgesplit.core.plan.Policy;
+import io.edgesplit.core.plan.PrivacyClass;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -35,11 +36,14 @@ import java.util.Objects;
  * @param warmupMs warm-up of a newly loaded range, for the move cost
  * @param minWorkers workers that must be ready before the first plan
  * @param stepTimeout a step without a result for this long counts as failed
+ * @param privacyClasses the classes requests may name, by name: each runs on a route of its own
+ *     within the zones it allows
  */
 public record OrchestratorConfig(String model, Policy policy, String source, Map<String, NodeInfo> nodes, List<Link> links,
         Link defaultLink, double messageOverheadMs, Duration heartbeat, Duration deadAfter, Duration tick,
         double switchFactor, Duration horizon, double minRelativeGain, int maxSwitchesPerMinute, Migrator.Method method,
-        int profileTokens, Path decisionLog, double loadBytesPerS, double warmupMs, int minWorkers, Duration stepTimeout) {
+        int profileTokens, Path decisionLog, double loadBytesPerS, double warmupMs, int minWorkers, Duration stepTimeout,
+        Map<String, PrivacyClass> privacyClasses) {
 
     /** What the configuration says about a node; memory 0: what the worker reports. */
     public record NodeInfo(PowerModel power, double costPerHour, long memoryBytes) {}
@@ -48,6 +52,7 @@ public record OrchestratorConfig(String model, Policy policy, String source, Map
         Objects.requireNonNull(model, "model == null");
         Objects.requireNonNull(policy, "policy == null");
         nodes = Map.copyOf(nodes);
+        privacyClasses = Map.copyOf(privacyClasses);
         links = List.copyOf(links);
         if (!(switchFactor >= 0) || !(minRelativeGain >= 0) || maxSwitchesPerMinute < 0 || minWorkers < 1) {
             throw new EdgeSplitException(ErrorCode.CONFIG_INVALID, "orchestrator: switch-factor and min-relative-gain must be "
@@ -63,55 +68,67 @@ public record OrchestratorConfig(String model, Policy policy, String source, Map
         return new OrchestratorConfig(model, policy, "gateway", Map.of(), List.of(),
                 new Link(io.edgesplit.core.cluster.NodeId.of("any"), io.edgesplit.core.cluster.NodeId.of("other"), 125e6, 0.2),
                 1.0, Duration.ofMillis(200), Duration.ofMillis(1500), Duration.ofMillis(250), 2.0, Duration.ofSeconds(30), 0.1, 6,
-                Migrator.Method.PRECOPY, 32, null, 200e6, 5, 1, Duration.ofSeconds(10));
+                Migrator.Method.PRECOPY, 32, null, 200e6, 5, 1, Duration.ofSeconds(10), Map.of());
     }
 
     public OrchestratorConfig withLinks(List<Link> l) {
         return new OrchestratorConfig(model, policy, source, nodes, l, defaultLink, messageOverheadMs, heartbeat, deadAfter, tick,
                 switchFactor, horizon, minRelativeGain, maxSwitchesPerMinute, method, profileTokens, decisionLog, loadBytesPerS,
-                warmupMs, minWorkers, stepTimeout);
+                warmupMs, minWorkers, stepTimeout, privacyClasses);
     }
 
     public OrchestratorConfig withNodes(Map<String, NodeInfo> n) {
         return new OrchestratorConfig(model, policy, source, n, links, defaultLink, messageOverheadMs, heartbeat, deadAfter, tick,
                 switchFactor, horizon, minRelativeGain, maxSwitchesPerMinute, method, profileTokens, decisionLog, loadBytesPerS,
-                warmupMs, minWorkers, stepTimeout);
+                warmupMs, minWorkers, stepTimeout, privacyClasses);
     }
 
     public OrchestratorConfig withMinWorkers(int n) {
         return new OrchestratorConfig(model, policy, source, nodes, links, defaultLink, messageOverheadMs, heartbeat, deadAfter,
                 tick, switchFactor, horizon, minRelativeGain, maxSwitchesPerMinute, method, profileTokens, decisionLog,
-                loadBytesPerS, warmupMs, n, stepTimeout);
+                loadBytesPerS, warmupMs, n, stepTimeout, privacyClasses);
     }
 
     public OrchestratorConfig withProfileTokens(int tokens) {
         return new OrchestratorConfig(model, policy, source, nodes, links, defaultLink, messageOverheadMs, heartbeat, deadAfter,
                 tick, switchFactor, horizon, minRelativeGain, maxSwitchesPerMinute, method, tokens, decisionLog, loadBytesPerS,
-                warmupMs, minWorkers, stepTimeout);
+                warmupMs, minWorkers, stepTimeout, privacyClasses);
     }
 
     public OrchestratorConfig withDecisionLog(Path p) {
         return new OrchestratorConfig(model, policy, source, nodes, links, defaultLink, messageOverheadMs, heartbeat, deadAfter,
                 tick, switchFactor, horizon, minRelativeGain, maxSwitchesPerMinute, method, profileTokens, p, loadBytesPerS,
-                warmupMs, minWorkers, stepTimeout);
+                warmupMs, minWorkers, stepTimeout, privacyClasses);
     }
 
     public OrchestratorConfig withSwitching(double factor, double minGain, int perMinute) {
         return new OrchestratorConfig(model, policy, source, nodes, links, defaultLink, messageOverheadMs, heartbeat, deadAfter,
                 tick, factor, horizon, minGain, perMinute, method, profileTokens, decisionLog, loadBytesPerS, warmupMs, minWorkers,
-                stepTimeout);
+                stepTimeout, privacyClasses);
     }
 
     public OrchestratorConfig withTiming(Duration heartbeatEvery, Duration dead, Duration tickEvery) {
         return new OrchestratorConfig(model, policy, source, nodes, links, defaultLink, messageOverheadMs, heartbeatEvery, dead,
                 tickEvery, switchFactor, horizon, minRelativeGain, maxSwitchesPerMinute, method, profileTokens, decisionLog,
-                loadBytesPerS, warmupMs, minWorkers, stepTimeout);
+                loadBytesPerS, warmupMs, minWorkers, stepTimeout, privacyClasses);
     }
 
     public OrchestratorConfig withMessageOverheadMs(double ms) {
         return new OrchestratorConfig(model, policy, source, nodes, links, defaultLink, ms, heartbeat, deadAfter, tick,
                 switchFactor, horizon, minRelativeGain, maxSwitchesPerMinute, method, profileTokens, decisionLog, loadBytesPerS,
-                warmupMs, minWorkers, stepTimeout);
+                warmupMs, minWorkers, stepTimeout, privacyClasses);
+    }
+
+    public OrchestratorConfig withPolicy(Policy p) {
+        return new OrchestratorConfig(model, p, source, nodes, links, defaultLink, messageOverheadMs, heartbeat, deadAfter,
+                tick, switchFactor, horizon, minRelativeGain, maxSwitchesPerMinute, method, profileTokens, decisionLog,
+                loadBytesPerS, warmupMs, minWorkers, stepTimeout, privacyClasses);
+    }
+
+    public OrchestratorConfig withPrivacyClasses(Map<String, PrivacyClass> classes) {
+        return new OrchestratorConfig(model, policy, source, nodes, links, defaultLink, messageOverheadMs, heartbeat, deadAfter,
+                tick, switchFactor, horizon, minRelativeGain, maxSwitchesPerMinute, method, profileTokens, decisionLog,
+                loadBytesPerS, warmupMs, minWorkers, stepTimeout, classes);
     }
 
     /** The configured link from a to b (either direction), or the default one. */

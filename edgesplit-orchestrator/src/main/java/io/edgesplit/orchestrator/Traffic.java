@@ -30,6 +30,12 @@ public interface Traffic {
     /** Lets the held requests go on along {@code next}; {@code replayAll}: rebuild every cache from the logs. */
     void resume(Decoding.Route next, boolean replayAll);
 
+    /**
+     * Fails, with {@code reason}, every request held because a step of it failed: its route is gone
+     * and none may take it (its privacy class has no placement left), so it ends here.
+     */
+    void failHeld(RuntimeException reason);
+
     /** Fails every step in flight now (its node is dead): the requests are held for a resume that replays them. */
     void failInFlight(String reason);
 

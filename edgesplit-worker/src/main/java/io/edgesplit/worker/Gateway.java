@@ -66,6 +66,22 @@ public final class Gateway implements AutoCloseable {
         }
     }
 
+    private static final String CLASS_TAG = "#class=";
+
+    /**
+     * The name workers hold a privacy class's own route of {@code model} under: its ranges, KV caches
+     * and plan epochs are kept apart from the serving plan's, so that each route switches on its own.
+     */
+    public static String classKey(String model, String privacyClass) {
+        return model + CLASS_TAG + privacyClass;
+    }
+
+    /** The model a name workers hold ranges under stands for: itself, or the model of a {@linkplain #classKey class route}. */
+    public static String modelOf(String key) {
+        int i = key.lastIndexOf(CLASS_TAG);
+        return i < 0 ? key : key.substring(0, i);
+    }
+
     private final Server server;
     private final Peers peers;
     private final String host;
@@ -283,7 +299,7 @@ public final class Gateway implements AutoCloseable {
     public io.edgesplit.wire.v1.LoadReply loadReply(String address, String model, int first, int last, long epoch) {
         var req = io.edgesplit.wire.v1.LoadRequest.newBuilder().setModel(model).setFirstBlock(first).setLastBlock(last)
                 .setEpoch(epoch);
-        String sha = hashes.get(model);
+        String sha = hashes.get(modelOf(model));
         if (sha != null) {
             req.setModelSha256(sha).setSourceAddress(address());
         }

@@ -142,14 +142,15 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
         try {
             long t0 = System.nanoTime();
             long fetched = 0;
-            String source = req.getModel();
+            String model = Gateway.modelOf(req.getModel()); // a class route's ranges come from its model
+            String source = model;
             if (!req.getModelSha256().isEmpty()) {
                 ModelStore.Stored stored = store().get(req.getModelSha256(), req.getSourceAddress(), peers);
                 fetched = stored.fetchedBytes();
                 source = stored.file().toString();
             }
             String ref = source;
-            AnalyzedModel am = models.computeIfAbsent(req.getModel(), m -> ModelAnalyzer.analyze(
+            AnalyzedModel am = models.computeIfAbsent(model, m -> ModelAnalyzer.analyze(
                     new OnnxModelLoader(LoadLimits.defaults()).load(ref), ModelAnalyzer.Options.defaults()));
             if (req.getFirstBlock() < 0 || req.getLastBlock() >= am.blockCount() || req.getFirstBlock() > req.getLastBlock()) {
                 throw new EdgeSplitException(io.edgesplit.core.error.ErrorCode.INVALID_RANGES, "blocks " + req.getFirstBlock()
@@ -170,7 +171,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
         } catch (RuntimeException e) {
             reply.onError(Statuses.of(e).asRuntimeException());
         } catch (OutOfMemoryError e) {
-            models.remove(req.getModel());
+            models.remove(Gateway.modelOf(req.getModel()));
             reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("worker " + name + " ran out of memory loading blocks "
                     + req.getFirstBlock() + "-" + req.getLastBlock() + " of " + req.getModel() + "; give it more heap (-Xmx)")
                     .asRuntimeException());

@@ -212,7 +212,8 @@ public record ClusterFile(String name, NodeId source, List<NodeSpec> nodes, List
         return new NodeSpec(id, zone, memory, cores, power, cost, times);
     }
 
-    private static Policy policy(ConfigNode p, Map<String, PrivacyClass> classes) {
+    /** A policy section (as under {@code policy:}), its privacy class one of {@code classes}. */
+    public static Policy policy(ConfigNode p, Map<String, PrivacyClass> classes) {
         p.only(POLICY);
         Objective objective = p.has("objective") ? objective(p.get("objective")) : Objective.LATENCY;
         Policy policy = Policy.of(objective);

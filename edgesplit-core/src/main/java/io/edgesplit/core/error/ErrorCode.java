@@ -19,6 +19,8 @@ public enum ErrorCode {
     INVALID_RANGES(ErrorCategory.USER_ERROR),
     INPUT_INVALID(ErrorCategory.USER_ERROR),
     OUT_OF_MEMORY(ErrorCategory.INSUFFICIENT_RESOURCES),
+    /** No plan places the request within what its privacy class, the nodes' memory or the policy's bounds allow. */
+    NO_PLACEMENT(ErrorCategory.INSUFFICIENT_RESOURCES),
     RUNTIME_FAILED(ErrorCategory.EXTERNAL),
     IO_FAILED(ErrorCategory.EXTERNAL),
     INTERNAL(ErrorCategory.INTERNAL);

@@ -51,11 +51,12 @@ public final class HttpApi implements AutoCloseable {
     /** Largest request body accepted. */
     static final long MAX_BODY_BYTES = 1 << 20;
     private static final Set<String> COMPLETION_FIELDS = Set.of("model", "prompt", "max_tokens", "temperature", "top_p",
-            "seed", "stream", "n", "user");
+            "seed", "stream", "n", "user", "privacy_class");
     private static final Set<String> UNSUPPORTED = Set.of("suffix", "logprobs", "echo", "stop", "presence_penalty",
             "frequency_penalty", "best_of", "logit_bias", "stream_options", "top_k");
 
-    private static final Set<String> EMBEDDING_FIELDS = Set.of("model", "input", "encoding_format", "user");
+    private static final Set<String> EMBEDDING_FIELDS = Set.of("model", "input", "encoding_format", "user",
+            "privacy_class");
     /** Inputs one embeddings request may carry. */
     static final int MAX_EMBEDDING_INPUTS = 64;
     /** Decision-log entries a following client may be behind by before it is cut off. */
@@ -98,7 +99,8 @@ public final class HttpApi implements AutoCloseable {
                 }
             }
         }
-        volatile boolean sinkInstalled;
+        /** The drivers (serving plan, privacy classes' routes) the API's token sink is installed on. */
+        final java.util.Set<Decoding> sinks = ConcurrentHashMap.newKeySet();
         /** Opened at the first request that needs it and kept (guarded by this). */
         private Tokenizer tokenizer;
 
@@ -142,12 +144,21 @@ public final class HttpApi implements AutoCloseable {
     private final AtomicLong ids = new AtomicLong();
     private final Duration planTimeout;
 
+    /** The request header naming a request's privacy class (the body's {@code privacy_class} does too). */
+    public static final String PRIVACY_HEADER = "X-EdgeSplit-Privacy-Class";
+
+    /**
+     * Who holds an API key, and the privacy class every request made with it runs in (null: the
+     * request's own, or none).
+     */
+    public record ApiKey(String holder, String privacyClass) {}
+
     /**
      * Settings: the port (0: any), how many requests may run at once, how long to wait for a first
-     * plan, and the API keys (bearer tokens, to the name of who holds each) that every request must
-     * carry; none: no authentication.
+     * plan, and the API keys (bearer tokens, to who holds each) that every request must carry;
+     * none: no authentication.
      */
-    public record Options(int port, int maxInFlight, Duration planTimeout, Map<String, String> apiKeys) {
+    public record Options(int port, int maxInFlight, Duration planTimeout, Map<String, ApiKey> apiKeys) {
         public Options {
             if (maxInFlight < 1) {
                 throw EdgeSplitException.invalidArgument("http.max-in-flight must be >= 1: " + maxInFlight);
@@ -155,7 +166,7 @@ public final class HttpApi implements AutoCloseable {
             apiKeys = Map.copyOf(apiKeys);
             for (String key : apiKeys.keySet()) {
                 if (key.length() < 16 || key.chars().anyMatch(c -> c <= ' ' || c > '~')) {
-                    throw EdgeSplitException.invalidArgument("the API key of " + apiKeys.get(key)
+                    throw EdgeSplitException.invalidArgument("the API key of " + apiKeys.get(key).holder()
                             + " must be at least 16 printable ASCII characters without spaces");
                 }
             }
@@ -207,7 +218,14 @@ public final class HttpApi implements AutoCloseable {
                 }
             });
         }
-        List<byte[]> keys = options.apiKeys().keySet().stream().map(k -> k.getBytes(StandardCharsets.US_ASCII)).toList();
+        Map<String, ApiKey> keys = options.apiKeys();
+        for (ApiKey k : keys.values()) {
+            if (k.privacyClass() != null && served.values().stream().noneMatch(m -> m.orchestrator.privacyClasses()
+                    .contains(k.privacyClass()))) {
+                throw new EdgeSplitException(io.edgesplit.core.error.ErrorCode.CONFIG_INVALID, "the API key of " + k.holder()
+                        + " names privacy class '" + k.privacyClass() + "', which no model served here has");
+            }
+        }
         this.app = Javalin.create(config -> {
             config.jetty.port = options.port();
             config.jetty.host = "127.0.0.1";
@@ -217,7 +235,7 @@ public final class HttpApi implements AutoCloseable {
             if (!keys.isEmpty()) {
                 config.routes.before(ctx -> {
                     if (!ctx.path().equals("/") && !ctx.path().equals("/dashboard.js")) { // the page itself holds no data
-                        authenticate(ctx, keys);
+                        ctx.attribute(KEY_ATTRIBUTE, authenticate(ctx, keys));
                     }
                 });
             }
@@ -386,20 +404,83 @@ public final class HttpApi implements AutoCloseable {
         return app.port();
     }
 
-    /** 401 unless the request carries one of the API keys as its bearer token (compared in constant time). */
-    private static void authenticate(Context ctx, List<byte[]> keys) {
+    private static final String KEY_ATTRIBUTE = "edgesplit.api-key";
+
+    /**
+     * The API key the request carries as its bearer token (compared in constant time with every
+     * key), or 401.
+     */
+    private static ApiKey authenticate(Context ctx, Map<String, ApiKey> keys) {
         String h = ctx.header("Authorization");
         if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
             throw new ApiError(401, "invalid_request_error", null, "missing_api_key",
                     "this API needs an API key: send 'Authorization: Bearer KEY'");
         }
         byte[] given = h.substring(7).strip().getBytes(StandardCharsets.US_ASCII);
-        boolean ok = false;
-        for (byte[] k : keys) {
-            ok |= java.security.MessageDigest.isEqual(k, given);
+        ApiKey found = null;
+        for (var k : keys.entrySet()) {
+            if (java.security.MessageDigest.isEqual(k.getKey().getBytes(StandardCharsets.US_ASCII), given)) {
+                found = k.getValue();
+            }
         }
-        if (!ok) {
+        if (found == null) {
             throw new ApiError(401, "invalid_request_error", null, "invalid_api_key", "the API key is not valid");
+        }
+        return found;
+    }
+
+    /**
+     * The privacy class a request runs in: its API key's, or the one it names (the
+     * {@value #PRIVACY_HEADER} header or the body's {@code privacy_class}), or none. A request may
+     * not name another class than its key's; it is refused, not run in either.
+     */
+    private String privacyClass(Context ctx, JsonNode b, Served m) {
+        String header = ctx.header(PRIVACY_HEADER);
+        header = header == null || header.isBlank() ? null : header.strip();
+        JsonNode f = b.get("privacy_class");
+        if (f != null && !f.isNull() && !f.isTextual()) {
+            throw ApiError.badParam("privacy_class", "'privacy_class' must be a string");
+        }
+        String field = f == null || f.isNull() || f.asText().isBlank() ? null : f.asText().strip();
+        if (header != null && field != null && !header.equals(field)) {
+            throw ApiError.badParam("privacy_class", "the " + PRIVACY_HEADER + " header says '" + header
+                    + "' and 'privacy_class' says '" + field + "'");
+        }
+        String asked = field != null ? field : header;
+        ApiKey key = ctx.attribute(KEY_ATTRIBUTE);
+        if (key != null && key.privacyClass() != null) {
+            if (asked != null && !asked.equals(key.privacyClass())) {
+                throw new ApiError(403, "permission_error", "privacy_class", "privacy_class_forbidden", "the API key of "
+                        + key.holder() + " runs every request in privacy class '" + key.privacyClass() + "', not '" + asked + "'");
+            }
+            asked = key.privacyClass();
+        }
+        if (asked != null && !m.orchestrator.privacyClasses().contains(asked)) {
+            throw new ApiError(400, "invalid_request_error", "privacy_class", "unknown_privacy_class", "unknown privacy class '"
+                    + asked + "' for " + m.name + " (classes: " + new java.util.TreeSet<>(m.orchestrator.privacyClasses()) + ")");
+        }
+        return asked;
+    }
+
+    /** The error of a request whose privacy class lost its only placement while it ran, if that is what {@code cause} is. */
+    private static java.util.Optional<ApiError> placementLost(Throwable cause) {
+        return cause instanceof EdgeSplitException e && e.code() == io.edgesplit.core.error.ErrorCode.NO_PLACEMENT
+                ? java.util.Optional.of(new ApiError(503, "server_error", "privacy_class", "no_feasible_placement", e.getMessage()))
+                : java.util.Optional.empty();
+    }
+
+    /** The lane a request of {@code privacyClass} runs on, or the error the client should see. */
+    private Orchestrator.Lane lane(Served m, String privacyClass) {
+        try {
+            return m.orchestrator.lane(privacyClass, planTimeout);
+        } catch (EdgeSplitException e) {
+            if (e.code() == io.edgesplit.core.error.ErrorCode.NO_PLACEMENT) {
+                throw new ApiError(503, "server_error", "privacy_class", "no_feasible_placement", e.getMessage());
+            }
+            if (e.code() == io.edgesplit.core.error.ErrorCode.INVALID_ARGUMENT) {
+                throw new ApiError(400, "invalid_request_error", "privacy_class", "unknown_privacy_class", e.getMessage());
+            }
+            throw new ApiError(503, "server_error", null, "no_route", "no plan serves the model: " + e.getMessage());
         }
     }
 
@@ -540,19 +621,12 @@ public final class HttpApi implements AutoCloseable {
         return n.asDouble();
     }
 
-    private Decoding decoding(Served m) {
-        Decoding d;
-        try {
-            d = m.orchestrator.decoding(planTimeout);
-        } catch (EdgeSplitException e) {
-            if (e.code() == io.edgesplit.core.error.ErrorCode.INVALID_ARGUMENT) {
-                throw new ApiError(400, "invalid_request_error", "model", "model_not_generative", e.getMessage());
-            }
-            throw new ApiError(503, "server_error", null, "no_route", "no plan serves the model: " + e.getMessage());
-        }
-        if (!m.sinkInstalled) {
+    /** The sequences' driver of the lane, with the API's token sink installed on it. */
+    private Decoding decoding(Served m, Orchestrator.Lane lane) {
+        Decoding d = (Decoding) lane.traffic();
+        if (!m.sinks.contains(d)) {
             synchronized (m) {
-                if (!m.sinkInstalled) {
+                if (m.sinks.add(d)) {
                     d.sink((seq, token) -> {
                         Tokens q = m.streams.get(seq);
                         if (q != null) {
@@ -562,7 +636,6 @@ public final class HttpApi implements AutoCloseable {
                             q.queue.add(token);
                         }
                     });
-                    m.sinkInstalled = true;
                 }
             }
         }
@@ -571,9 +644,11 @@ public final class HttpApi implements AutoCloseable {
 
     private void completions(Context ctx) throws Exception {
         long t0 = System.nanoTime();
-        Completion c = completion(body(ctx));
+        JsonNode b = body(ctx);
+        Completion c = completion(b);
         Served m = c.model();
-        Decoding d = decoding(m);
+        Orchestrator.Lane lane = lane(m, privacyClass(ctx, b, m));
+        Decoding d = decoding(m, lane);
         if (!admission.tryAcquire()) {
             throw new ApiError(429, "rate_limit_error", null, "overloaded", "too many requests in flight; retry shortly");
         }
@@ -589,7 +664,7 @@ public final class HttpApi implements AutoCloseable {
                         + m.orchestrator.context() + " tokens");
             }
             CompletableFuture<Decoding.Result> done = d.start(new Decoding.Request(id, prompt, c.sampling(), c.maxTokens(),
-                    tok.stopTokens(), Gateway.Privacy.NONE));
+                    tok.stopTokens(), lane.privacy()));
             TextStream text = new TextStream(tok, prompt[prompt.length - 1]);
             long created = System.currentTimeMillis() / 1000;
             if (c.stream()) {
@@ -611,7 +686,8 @@ public final class HttpApi implements AutoCloseable {
             }
         } catch (java.util.concurrent.ExecutionException e) {
             Throwable cause = e.getCause();
-            throw new ApiError(503, "server_error", null, "generation_failed", "generation failed: " + cause.getMessage());
+            throw placementLost(cause).orElse(new ApiError(503, "server_error", null, "generation_failed", "generation failed: "
+                    + cause.getMessage()));
         } finally {
             m.streams.remove(id);
             admission.release();
@@ -638,12 +714,8 @@ public final class HttpApi implements AutoCloseable {
         }
         List<int[]> inputs = embeddingInputs(b, m);
         Embedder embedder = m.embedder();
-        Encoding enc;
-        try {
-            enc = m.orchestrator.encoding(planTimeout);
-        } catch (EdgeSplitException e) {
-            throw new ApiError(503, "server_error", null, "no_route", "no plan serves the model: " + e.getMessage());
-        }
+        Orchestrator.Lane lane = lane(m, privacyClass(ctx, b, m));
+        Encoding enc = (Encoding) lane.traffic();
         if (!admission.tryAcquire()) {
             throw new ApiError(429, "rate_limit_error", null, "overloaded", "too many requests in flight; retry shortly");
         }
@@ -653,7 +725,7 @@ public final class HttpApi implements AutoCloseable {
             for (int[] ids : inputs) {
                 Map<String, OnnxTensor> in = embedder.inputs(ids);
                 open.add(in);
-                runs.add(enc.submit(Gateway.Privacy.NONE, in));
+                runs.add(enc.submit(lane.privacy(), in));
             }
             ObjectNode body = json.createObjectNode().put("object", "list");
             var data = body.putArray("data");
@@ -677,7 +749,8 @@ public final class HttpApi implements AutoCloseable {
             body.putObject("usage").put("prompt_tokens", tokens).put("total_tokens", tokens);
             ctx.contentType("application/json").result(body.toString());
         } catch (java.util.concurrent.ExecutionException e) {
-            throw new ApiError(503, "server_error", null, "encoding_failed", "the encoder failed: " + e.getCause().getMessage());
+            throw placementLost(e.getCause()).orElse(new ApiError(503, "server_error", null, "encoding_failed", "the encoder failed: "
+                    + e.getCause().getMessage()));
         } finally {
             open.forEach(in -> in.values().forEach(OnnxTensor::close));
             admission.release();
@@ -817,8 +890,11 @@ public final class HttpApi implements AutoCloseable {
         body.put("model", m.name);
         body.put("epoch", m.orchestrator.epoch());
         body.put("stages", m.orchestrator.currentPlan());
-        List<Map<String, Object>> switches = m.orchestrator.decisions().entries("switch");
+        List<Map<String, Object>> switches = m.orchestrator.decisions().entries("switch").stream()
+                .filter(e -> !e.containsKey("privacy_class")).toList();
         body.put("last_switch", switches.isEmpty() ? null : switches.getLast());
+        body.put("privacy_classes", new java.util.TreeSet<>(m.orchestrator.privacyClasses()));
+        body.put("privacy_routes", m.orchestrator.classPlans());
         body.put("served_models", List.copyOf(served.keySet()));
         ctx.contentType("application/json").result(write(body));
     }

@@ -226,7 +226,7 @@ class EmbeddingsIT {
             // with API keys: nothing without one, nothing with a wrong one, and the key is never echoed
             String key = "sk-edgesplit-test-0123456789";
             try (HttpApi locked = HttpApi.start(List.of(minilm, stories), new HttpApi.Options(0, 8, Duration.ofMinutes(3),
-                    Map.of(key, "tests")))) {
+                    Map.of(key, new HttpApi.ApiKey("tests", null))))) {
                 calls.assertError(calls.get(locked.port(), "/v1/models"), 401, null, "needs an API key");
                 assertThat(calls.get(locked.port(), "/").statusCode()).isEqualTo(200); // the page holds no data; its calls need the key
                 HttpResponse<String> wrong = calls.http().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + locked.port()
@@ -237,7 +237,7 @@ class EmbeddingsIT {
                 HttpResponse<String> right = calls.http().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + locked.port()
                         + "/v1/models")).header("Authorization", "Bearer " + key).GET().build(), HttpResponse.BodyHandlers.ofString());
                 assertThat(right.statusCode()).isEqualTo(200);
-                assertThat(new HttpApi.Options(0, 8, Duration.ofMinutes(3), Map.of(key, "tests")).toString()).doesNotContain(key);
+                assertThat(new HttpApi.Options(0, 8, Duration.ofMinutes(3), Map.of(key, new HttpApi.ApiKey("tests", null))).toString()).doesNotContain(key);
 
                 // a real OpenAI client library, with the key as its API key
                 com.openai.client.OpenAIClient client = com.openai.client.okhttp.OpenAIOkHttpClient.builder()

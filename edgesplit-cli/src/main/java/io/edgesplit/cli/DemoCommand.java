@@ -147,7 +147,9 @@ final class DemoCommand implements Callable<Integer> {
         for (Map<String, Object> c : (List<Map<String, Object>>) s.get("plan_changes")) {
             String when = String.format(Locale.ROOT, "%7.1f s", ((Number) c.get("t_s")).doubleValue());
             String kind = String.valueOf(c.get("kind"));
-            StringBuilder line = new StringBuilder(when + "  " + c.get("model") + "  " + kind + " -> " + c.get("chosen_plan"));
+            String lane = c.get("privacy_class") == null ? String.valueOf(c.get("model"))
+                    : c.get("model") + " [" + c.get("privacy_class") + "]";
+            StringBuilder line = new StringBuilder(when + "  " + lane + "  " + kind + " -> " + c.get("chosen_plan"));
             if (c.get("from_plan") != null) {
                 line.append(" (was ").append(c.get("from_plan")).append(")");
             }
@@ -180,18 +182,24 @@ final class DemoCommand implements Callable<Integer> {
         }
         o.println();
         o.println("Latency per phase (measured at the HTTP client; static = the first plan kept, PREDICTED by the cost model):");
-        o.printf(Locale.ROOT, "%-10s %-20s %8s %6s %9s %9s %14s %14s%n", "phase", "model", "requests", "failed", "p50 ms", "p95 ms",
+        o.printf(Locale.ROOT, "%-10s %-27s %8s %6s %9s %9s %14s %14s%n", "phase", "model", "requests", "failed", "p50 ms", "p95 ms",
                 "pred. serving", "pred. static");
         for (Map<String, Object> p : (List<Map<String, Object>>) s.get("phases")) {
             for (Map.Entry<String, Object> e : ((Map<String, Object>) p.get("models")).entrySet()) {
                 Map<String, Object> m = (Map<String, Object>) e.getValue();
-                o.printf(Locale.ROOT, "%-10s %-20s %8s %6s %9s %9s %14s %14s%n", p.get("name"), e.getKey(), m.get("requests"),
+                o.printf(Locale.ROOT, "%-10s %-27s %8s %6s %9s %9s %14s %14s%n", p.get("name"), e.getKey(), m.get("requests"),
                         m.get("failed"), num(m.get("p50_ms")), num(m.get("p95_ms")), num(m.get("predicted_serving_ms")),
                         num(m.get("predicted_static_ms")));
             }
         }
         o.println("  units: " + DemoScenario.ENCODER + " ms per request (" + s.get("tokens_per_embedding_request")
                 + " tokens on average), " + DemoScenario.DECODER + " ms per generated token; static '-' while a node of it is dead");
+        o.println();
+        Map<String, Object> privacy = (Map<String, Object>) s.get("privacy");
+        o.println("Privacy class " + privacy.get("class") + " (zones " + privacy.get("allowed_zones") + "): routes "
+                + privacy.get("routes") + "; bytes of it sent, as the workers counted them: " + privacy.get("bytes_sent")
+                + "; outside its zones: " + privacy.get("bytes_outside_allowed_zones") + "; refused by workers: "
+                + privacy.get("refused_by_workers"));
         o.println();
         o.println("requests " + s.get("requests") + ", failed_requests " + s.get("failed_requests") + ", identical_outputs "
                 + s.get("identical_outputs") + " (" + s.get("outputs_compared") + ")");

@@ -10,6 +10,7 @@ import io.edgesplit.core.error.ErrorCode;
 import io.edgesplit.core.plan.Objective;
 import io.edgesplit.core.plan.Policy;
 import io.edgesplit.core.plan.Prediction;
+import io.edgesplit.core.plan.PrivacyClass;
 import io.edgesplit.core.plan.Stage;
 import io.edgesplit.core.stats.Median;
 import io.edgesplit.onnx.load.LoadLimits;
@@ -37,8 +38,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * processes with EMULATED device speeds (one in the "trusted" zone) that join both, and a scripted
  * scenario played while two clients keep calling the API (embeddings and greedy completions, one
  * request after another): steady load; the busiest link of MiniLM's plan follows a real bandwidth
- * trace (EMULATED in the senders); the worker holding most stages is killed (SIGKILL); a worker of
- * that name comes back and joins again. Latency is measured per phase at the client; beside it,
+ * trace (EMULATED in the senders); the worker outside the trusted zone holding most stages is
+ * killed (SIGKILL); a worker of that name comes back and joins again. A third client sends
+ * embeddings of privacy class "restricted" (trusted zone only): they run on a route of their own
+ * on the camera, and the summary shows from the workers' own counters that no byte of them went
+ * anywhere else. Latency is measured per phase at the client; beside it,
  * what the cost model predicts for the plan serving and for the first plan kept (the static
  * baseline), under the same link conditions.
  */
@@ -47,6 +51,11 @@ public final class DemoScenario implements AutoCloseable {
     public static final String DECODER = "builtin:stories260k";
     private static final String SOURCE = "gateway";
     private static final int COMPLETION_TOKENS = 24;
+    /** The privacy class of the third client's requests: they may run in the trusted zone only. */
+    public static final String RESTRICTED = "restricted";
+    /** How the restricted client's requests appear in the summary's phases. */
+    public static final String RESTRICTED_LANE = ENCODER + " [" + RESTRICTED + "]";
+    static final PrivacyClass RESTRICTED_CLASS = new PrivacyClass(RESTRICTED, java.util.Set.of("trusted"));
     /** Largest difference allowed between two embeddings of the same text (float32 sums in another order). */
     static final double EMBEDDING_TOLERANCE = 1e-5;
 
@@ -166,7 +175,7 @@ public final class DemoScenario implements AutoCloseable {
             OrchestratorConfig c = OrchestratorConfig.defaults(model, Policy.of(Objective.LATENCY)).withNodes(infos)
                     .withLinks(LINKS).withMinWorkers(NODES.size()).withProfileTokens(tokensPerText)
                     .withTiming(Duration.ofMillis(100), Duration.ofSeconds(3), Duration.ofMillis(200))
-                    .withSwitching(2.0, 0.1, 6);
+                    .withSwitching(2.0, 0.1, 6).withPrivacyClasses(Map.of(RESTRICTED, RESTRICTED_CLASS));
             orchestrators.add(Orchestrator.start(c, "127.0.0.1", 0, 0));
         }
         api = HttpApi.start(orchestrators, new HttpApi.Options(options.httpPort(), 64, Duration.ofMinutes(5)));
@@ -241,6 +250,7 @@ public final class DemoScenario implements AutoCloseable {
         List<Thread> clients = List.of(
                 Thread.ofPlatform().name("demo-embeddings").start(this::embeddingClient),
                 Thread.ofPlatform().name("demo-completions").start(this::completionClient),
+                Thread.ofPlatform().name("demo-restricted").start(this::restrictedClient),
                 Thread.ofPlatform().name("demo-predictions").daemon(true).start(this::predictionSampler));
         Orchestrator encoder = orchestrators.getFirst();
         long total = options.duration().toMillis();
@@ -322,11 +332,18 @@ public final class DemoScenario implements AutoCloseable {
         }
     }
 
-    /** The worker holding most stages of the plans serving now (the encoder's on a tie). */
+    /**
+     * The worker outside the trusted zone holding most stages of the plans serving now (the
+     * encoder's on a tie). The trusted zone's only node is left alone: without it the restricted
+     * class has no placement and its requests are refused by design.
+     */
     private String victim() {
         String best = null;
         int most = -1;
         for (Node n : NODES) {
+            if (RESTRICTED_CLASS.allows(n.zone())) {
+                continue;
+            }
             int k = stagesOn(n.name()) * 2 + (onPlan(orchestrators.getFirst(), n.name()) ? 1 : 0);
             if (k > most) {
                 most = k;
@@ -376,6 +393,24 @@ public final class DemoScenario implements AutoCloseable {
         }
     }
 
+    /** Embeddings of privacy class {@link #RESTRICTED}, a few a second: the same texts, so the same outputs. */
+    private void restrictedClient() {
+        int i = 0;
+        while (!stopLoad) {
+            String text = texts.get(i++ % texts.size());
+            request(RESTRICTED_LANE, "/v1/embeddings", Map.of("model", ENCODER, "input", text, "privacy_class", RESTRICTED),
+                    text, body -> {
+                        JsonNode e = body.path("data").get(0).path("embedding");
+                        double[] v = new double[e.size()];
+                        for (int k = 0; k < v.length; k++) {
+                            v[k] = e.get(k).asDouble();
+                        }
+                        return v;
+                    }, 1);
+            sleep(250);
+        }
+    }
+
     private void completionClient() {
         int i = 0;
         while (!stopLoad) {
@@ -401,7 +436,7 @@ public final class DemoScenario implements AutoCloseable {
                 listener.line("  request to " + path + " failed: " + r.statusCode() + " " + r.body());
             } else {
                 Object out = output.apply(json.readTree(r.body()));
-                Object first = firstOutputs.putIfAbsent(model + "|" + key, out);
+                Object first = firstOutputs.putIfAbsent(body.get("model") + "|" + key, out); // a class's lane must agree too
                 if (first != null && !same(first, out)) {
                     differing.incrementAndGet();
                     listener.line("  " + model + " gave a different output for the same input");
@@ -469,8 +504,9 @@ public final class DemoScenario implements AutoCloseable {
             ph.put("name", p.label);
             ph.put("what", p.what);
             Map<String, Object> models = new LinkedHashMap<>();
-            for (Orchestrator o : orchestrators) {
-                String m = o.modelName();
+            List<String> lanes = new ArrayList<>(orchestrators.stream().map(Orchestrator::modelName).toList());
+            lanes.add(RESTRICTED_LANE);
+            for (String m : lanes) {
                 List<Sample> s;
                 synchronized (samples) {
                     s = samples.stream().filter(x -> x.phase() == p && x.model().equals(m)).toList();
@@ -486,6 +522,9 @@ public final class DemoScenario implements AutoCloseable {
                 List<Predicted> pr;
                 synchronized (predictions) {
                     pr = predictions.stream().filter(x -> x.phase() == p && x.model().equals(m)).toList();
+                }
+                if (m.equals(RESTRICTED_LANE)) {
+                    mm.put("privacy_class", RESTRICTED);
                 }
                 mm.put("predicted_serving_ms", median(pr.stream().map(Predicted::serving).toList()));
                 mm.put("predicted_static_ms", median(pr.stream().map(Predicted::fixed).toList()));
@@ -510,6 +549,9 @@ public final class DemoScenario implements AutoCloseable {
                 double t = (((Number) e.get("time_ms")).longValue() - startMs) / 1000.0;
                 Map<String, Object> c = new LinkedHashMap<>();
                 c.put("model", o.modelName());
+                if (e.get("privacy_class") != null) {
+                    c.put("privacy_class", e.get("privacy_class"));
+                }
                 c.put("t_s", t);
                 c.put("kind", kind);
                 c.put("trigger", e.get("trigger"));
@@ -543,10 +585,47 @@ public final class DemoScenario implements AutoCloseable {
             root.put("requests", samples.size());
         }
         root.put("failed_requests", failed);
+        root.put("privacy", privacy());
         root.put("identical_outputs", differing.get() == 0);
         root.put("outputs_compared", "completions' text exactly; embeddings within " + EMBEDDING_TOLERANCE + " per element");
         root.put("distinct_inputs", firstOutputs.size());
         return root;
+    }
+
+    /**
+     * The restricted class as the workers counted it: its route's plan per model, the bytes of it
+     * each worker sent, and how many of those went from or to a node outside its zones (must be 0).
+     * A killed worker's counts went with it.
+     */
+    private Map<String, Object> privacy() {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("class", RESTRICTED);
+        out.put("allowed_zones", new java.util.TreeSet<>(RESTRICTED_CLASS.allowedZones()));
+        Map<String, Object> routes = new LinkedHashMap<>();
+        Map<String, Long> sent = new java.util.TreeMap<>();
+        long outside = 0;
+        long refused = 0;
+        Map<String, String> zones = new HashMap<>();
+        NODES.forEach(n -> zones.put(n.name(), n.zone()));
+        for (Orchestrator o : orchestrators) {
+            routes.put(o.modelName(), o.classPlans().get(RESTRICTED));
+        }
+        for (var e : orchestrators.getFirst().workerTelemetry().entrySet()) {
+            refused += e.getValue().getRejectedPrivacy();
+            for (var b : e.getValue().getSentList()) {
+                if (b.getPrivacyClass().equals(RESTRICTED)) {
+                    sent.merge(e.getKey() + "->" + b.getPeer(), b.getBytesSent(), Long::sum);
+                    boolean fromOk = RESTRICTED_CLASS.allows(zones.getOrDefault(e.getKey(), ""));
+                    boolean toOk = b.getPeer().equals(SOURCE) || RESTRICTED_CLASS.allows(zones.getOrDefault(b.getPeer(), ""));
+                    outside += fromOk && toOk ? 0 : b.getBytesSent();
+                }
+            }
+        }
+        out.put("routes", routes);
+        out.put("bytes_sent", sent);
+        out.put("bytes_outside_allowed_zones", outside);
+        out.put("refused_by_workers", refused);
+        return out;
     }
 
     private static Double median(List<Double> values) {

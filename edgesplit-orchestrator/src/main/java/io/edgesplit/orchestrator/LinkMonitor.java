@@ -17,7 +17,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * reached within the last {@link #WINDOW_MS}: on shared cores a transfer's time also holds the
  * sender's and receiver's waits for a CPU, which only ever make a link look slower (an EWMA of them
  * made the demo's 100 Mbit/s link look like 40 and switch plans for it), while a real drop lowers
- * every report and shows once the window has passed. The raw series is kept for plots.
+ * every report and shows once the window has passed. A link's first window also holds its
+ * configured rate, when there is one: its first reports come from connections and code still
+ * warming up, and one of them alone made the demo switch a plan away and back within two seconds;
+ * a link that really is slower shows once that window has passed. The raw series is kept for plots.
  */
 public final class LinkMonitor {
     /** Messages smaller than this say little about bandwidth. */
@@ -37,10 +40,21 @@ public final class LinkMonitor {
     private final Map<String, Long> seenTransfers = new ConcurrentHashMap<>();
     private final ArrayDeque<Sample> series = new ArrayDeque<>();
     private final java.util.function.BiFunction<String, String, Double> latencyMs;
+    private final java.util.function.BiFunction<String, String, Double> configured;
 
     /** @param latencyMs a link's configured latency plus the data plane's cost per message */
     public LinkMonitor(java.util.function.BiFunction<String, String, Double> latencyMs) {
+        this(latencyMs, (a, b) -> null);
+    }
+
+    /**
+     * @param latencyMs a link's configured latency plus the data plane's cost per message
+     * @param configured a link's configured bandwidth in bytes/s, or null
+     */
+    public LinkMonitor(java.util.function.BiFunction<String, String, Double> latencyMs,
+            java.util.function.BiFunction<String, String, Double> configured) {
         this.latencyMs = latencyMs;
+        this.configured = configured;
     }
 
     private static String key(String from, String to) {
@@ -61,7 +75,14 @@ public final class LinkMonitor {
             double transferMs = Math.max(l.getMsEwma() - latencyMs.apply(from, l.getPeer()), 0.05);
             double bw = l.getBytesEwma() / (transferMs / 1000);
             double smoothed;
-            ArrayDeque<double[]> window = recent.computeIfAbsent(k, x -> new ArrayDeque<>());
+            ArrayDeque<double[]> window = recent.computeIfAbsent(k, x -> {
+                ArrayDeque<double[]> w = new ArrayDeque<>();
+                Double prior = configured.apply(from, l.getPeer());
+                if (prior != null) {
+                    w.addLast(new double[] {nowMs, prior});
+                }
+                return w;
+            });
             synchronized (window) {
                 window.addLast(new double[] {nowMs, bw});
                 while (window.size() > 1 && window.peekFirst()[0] < nowMs - WINDOW_MS) {

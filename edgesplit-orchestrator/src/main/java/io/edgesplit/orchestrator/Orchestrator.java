@@ -131,7 +131,8 @@ public final class Orchestrator implements AutoCloseable {
         this.am = am;
         this.gateway = gateway;
         this.policy = served(config.policy());
-        this.monitor = new LinkMonitor((a, b) -> config.link(a, b).latencyMs() + config.messageOverheadMs());
+        this.monitor = new LinkMonitor((a, b) -> config.link(a, b).latencyMs() + config.messageOverheadMs(),
+                (a, b) -> config.link(a, b).bandwidthBytesPerS());
         this.log = new DecisionLog(config.decisionLog());
         this.migrator = new Migrator(gateway);
         try {

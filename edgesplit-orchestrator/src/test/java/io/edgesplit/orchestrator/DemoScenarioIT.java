@@ -29,7 +29,7 @@ class DemoScenarioIT {
             assertThat(phases).extracting(p -> p.get("name")).containsExactly("steady", "bandwidth", "fault", "rejoin");
             for (Map<String, Object> p : phases) {
                 Map<String, Map<String, Object>> models = (Map<String, Map<String, Object>>) p.get("models");
-                assertThat(models).containsOnlyKeys(DemoScenario.ENCODER, DemoScenario.DECODER);
+                assertThat(models).containsOnlyKeys(DemoScenario.ENCODER, DemoScenario.DECODER, DemoScenario.RESTRICTED_LANE);
                 // a request counts in the phase it started in: one waiting out a dead worker's detection can fill a short phase
                 assertThat(models.values().stream().mapToInt(v -> ((Number) v.get("requests")).intValue()).sum())
                         .as("requests started in phase " + p.get("name")).isPositive();
@@ -40,10 +40,11 @@ class DemoScenarioIT {
             double killedAt = ((Number) kill.get("t_s")).doubleValue();
             List<Map<String, Object>> changes = (List<Map<String, Object>>) s.get("plan_changes");
             String log = String.join("\n", lines) + "\n" + changes;
-            assertThat(changes).as(log).filteredOn(c -> c.get("kind").equals("initial")).hasSize(2);
+            assertThat(changes).as(log).filteredOn(c -> c.get("kind").equals("initial") && c.get("privacy_class") == null).hasSize(2);
             int affected = 0;
             for (String model : List.of(DemoScenario.ENCODER, DemoScenario.DECODER)) {
-                List<Map<String, Object>> mine = changes.stream().filter(c -> c.get("model").equals(model)).toList();
+                List<Map<String, Object>> mine = changes.stream().filter(c -> c.get("model").equals(model)
+                        && c.get("privacy_class") == null).toList();
                 Map<String, Object> atKill = mine.stream().filter(c -> ((Number) c.get("t_s")).doubleValue() <= killedAt)
                         .reduce((a, b) -> b).orElseThrow();
                 if (!String.valueOf(atKill.get("chosen_plan")).contains(killed + ":")) {
@@ -61,6 +62,16 @@ class DemoScenarioIT {
             for (Orchestrator o : demo.orchestrators()) {
                 assertThat(o.readyWorkers()).as(o.modelName()).contains(killed);
             }
+            // the restricted client's requests ran on the trusted camera only, and the workers say so
+            Map<String, Object> privacy = (Map<String, Object>) s.get("privacy");
+            assertThat(killed).isNotEqualTo("camera");
+            assertThat((List<String>) ((Map<String, Object>) privacy.get("routes")).get(DemoScenario.ENCODER)).as(log)
+                    .isNotEmpty().allMatch(st -> st.startsWith("camera:"));
+            assertThat(((Map<String, Long>) privacy.get("bytes_sent"))).as(log).isNotEmpty()
+                    .allSatisfy((link, bytes) -> assertThat(link).isEqualTo("camera->gateway"));
+            assertThat(privacy.get("bytes_outside_allowed_zones")).isEqualTo(0L);
+            assertThat(phases).allSatisfy(p -> assertThat(((Map<String, Map<String, Object>>) p.get("models"))
+                    .get(DemoScenario.RESTRICTED_LANE).get("failed")).isEqualTo(0L));
         }
     }
 }

@@ -7,7 +7,10 @@ import io.edgesplit.wire.v1.LinkRate;
 import io.edgesplit.wire.v1.Telemetry;
 import org.junit.jupiter.api.Test;
 
-/** The link estimate from workers' reports: contention does not drag it down, a real drop does, small messages do not count. */
+/**
+ * The link estimate from workers' reports: contention does not drag it down, a real drop does,
+ * small messages do not count, and a newly used link's first reports do not outweigh its configured rate.
+ */
 class LinkMonitorTest {
     private static final double BYTES = 200_000;
     private final LinkMonitor monitor = new LinkMonitor((a, b) -> 1.0); // 1 ms of latency and per-message cost
@@ -59,5 +62,21 @@ class LinkMonitorTest {
         monitor.forget("b");
         assertThat(monitor.bandwidth("a", "b")).isNull();
         assertThat(monitor.series()).hasSize(1);
+    }
+
+    @Test
+    void aNewLinksFirstSlowReportWaitsOutItsConfiguredRatesWindow() {
+        LinkMonitor seeded = new LinkMonitor((a, b) -> 1.0, (a, b) -> 100e6);
+        java.util.function.LongConsumer slow = at -> seeded.update("a", Telemetry.newBuilder().addLinks(LinkRate.newBuilder()
+                .setPeer("b").setTransfers(++transfers).setBytesEwma(BYTES).setMsEwma(201)).build(), at); // 1 MB/s
+        slow.accept(0); // its first report: warming up
+        assertThat(seeded.bandwidth("a", "b")).isCloseTo(100e6, within(1.0));
+        slow.accept(LinkMonitor.WINDOW_MS / 2);
+        assertThat(seeded.bandwidth("a", "b")).isCloseTo(100e6, within(1.0));
+        slow.accept(LinkMonitor.WINDOW_MS + 100); // still slow a window later: it is
+        assertThat(seeded.bandwidth("a", "b")).isCloseTo(1e6, within(1.0));
+        seeded.forget("b"); // restarted: seeded again
+        slow.accept(LinkMonitor.WINDOW_MS + 200);
+        assertThat(seeded.bandwidth("a", "b")).isCloseTo(100e6, within(1.0));
     }
 }

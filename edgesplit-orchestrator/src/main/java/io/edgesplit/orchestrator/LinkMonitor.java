@@ -9,11 +9,12 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Link bandwidth estimated from real transfers: every worker reports, per peer it sends to, the
- * bytes and time of its messages, smoothed (timed from handing a message to the link to the
- * receiver's acknowledgement). A link's latency is taken as configured (plus the data plane's cost per
- * message); what a message takes beyond that is put down to bandwidth. Only messages large enough
- * for their size to matter update the estimate. The estimate is the best rate the link's reports
+ * Link bandwidth estimated from real transfers: every worker reports, per peer it sends to, its
+ * newest message large enough for its size to matter, with its bytes and time (from handing it to
+ * the link to the receiver's acknowledgement). A link's latency is taken as configured (plus the
+ * data plane's cost per message); what a message takes beyond that is put down to bandwidth. (A
+ * smoothed average of messages let a link the plan had left, known only from its probes, look slow
+ * for many seconds after it was back.) The estimate is the best rate the link's reports
  * reached within the last {@link #WINDOW_MS}: on shared cores a transfer's time also holds the
  * sender's and receiver's waits for a CPU, which only ever make a link look slower (an EWMA of them
  * made the demo's 100 Mbit/s link look like 40 and switch plans for it), while a real drop lowers
@@ -23,7 +24,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * a link that really is slower shows once that window has passed. The raw series is kept for plots.
  */
 public final class LinkMonitor {
-    /** Messages smaller than this say little about bandwidth. */
+    /** Messages smaller than this say little about bandwidth (workers report their newest message this large). */
     static final double MIN_BYTES = 16 * 1024;
     /** A link's first messages pay for connections and JIT warm-up: its estimate starts after these. */
     static final int MIN_TRANSFERS = 8;
@@ -65,15 +66,15 @@ public final class LinkMonitor {
     public void update(String from, Telemetry t, long nowMs) {
         for (LinkRate l : t.getLinksList()) {
             String k = key(from, l.getPeer());
-            Long seen = seenTransfers.put(k, l.getTransfers());
-            if (seen != null && seen == l.getTransfers()) {
-                continue; // nothing sent since the last report
+            Long seen = seenTransfers.put(k, l.getLargeTransfers());
+            if (seen != null && seen == l.getLargeTransfers()) {
+                continue; // nothing large sent since the last report
             }
-            if (l.getBytesEwma() < MIN_BYTES || l.getTransfers() < MIN_TRANSFERS) {
+            if (l.getLargeTransfers() == 0 || l.getLastLargeBytes() < MIN_BYTES || l.getTransfers() < MIN_TRANSFERS) {
                 continue; // small messages say little about bandwidth; the first ones pay for warming up
             }
-            double transferMs = Math.max(l.getMsEwma() - latencyMs.apply(from, l.getPeer()), 0.05);
-            double bw = l.getBytesEwma() / (transferMs / 1000);
+            double transferMs = Math.max(l.getLastLargeMs() - latencyMs.apply(from, l.getPeer()), 0.05);
+            double bw = l.getLastLargeBytes() / (transferMs / 1000);
             double smoothed;
             ArrayDeque<double[]> window = recent.computeIfAbsent(k, x -> {
                 ArrayDeque<double[]> w = new ArrayDeque<>();
@@ -92,7 +93,7 @@ public final class LinkMonitor {
             }
             estimates.put(k, smoothed);
             synchronized (series) {
-                series.add(new Sample(nowMs, from, l.getPeer(), l.getBytesEwma(), l.getMsEwma(), smoothed));
+                series.add(new Sample(nowMs, from, l.getPeer(), l.getLastLargeBytes(), l.getLastLargeMs(), smoothed));
                 if (series.size() > SERIES) {
                     series.removeFirst();
                 }

@@ -16,6 +16,9 @@ class LinkMonitorTest {
     private final LinkMonitor monitor = new LinkMonitor((a, b) -> 1.0); // 1 ms of latency and per-message cost
 
     private long transfers = 10;
+    private long large = 0;
+    private double lastLargeBytes;
+    private double lastLargeMs;
 
     /** A report of messages of {@link #BYTES} taking {@code ms} each (latency included). */
     private void report(long atMs, double ms) {
@@ -23,9 +26,19 @@ class LinkMonitorTest {
     }
 
     private void report(long atMs, double ms, double bytes) {
+        monitor.update("a", telemetry(ms, bytes), atMs);
+    }
+
+    /** A worker's report after one more message of {@code bytes} taking {@code ms}. */
+    private Telemetry telemetry(double ms, double bytes) {
         transfers++;
-        monitor.update("a", Telemetry.newBuilder().addLinks(LinkRate.newBuilder().setPeer("b").setTransfers(transfers)
-                .setBytesEwma(bytes).setMsEwma(ms)).build(), atMs);
+        if (bytes >= LinkMonitor.MIN_BYTES) {
+            large++;
+            lastLargeBytes = bytes;
+            lastLargeMs = ms;
+        }
+        return Telemetry.newBuilder().addLinks(LinkRate.newBuilder().setPeer("b").setTransfers(transfers).setLargeTransfers(large)
+                .setLastLargeBytes(lastLargeBytes).setLastLargeMs(lastLargeMs).setBytesEwma(bytes).setMsEwma(ms)).build();
     }
 
     @Test
@@ -67,8 +80,7 @@ class LinkMonitorTest {
     @Test
     void aNewLinksFirstSlowReportWaitsOutItsConfiguredRatesWindow() {
         LinkMonitor seeded = new LinkMonitor((a, b) -> 1.0, (a, b) -> 100e6);
-        java.util.function.LongConsumer slow = at -> seeded.update("a", Telemetry.newBuilder().addLinks(LinkRate.newBuilder()
-                .setPeer("b").setTransfers(++transfers).setBytesEwma(BYTES).setMsEwma(201)).build(), at); // 1 MB/s
+        java.util.function.LongConsumer slow = at -> seeded.update("a", telemetry(201, BYTES), at); // 1 MB/s
         slow.accept(0); // its first report: warming up
         assertThat(seeded.bandwidth("a", "b")).isCloseTo(100e6, within(1.0));
         slow.accept(LinkMonitor.WINDOW_MS / 2);
@@ -78,5 +90,19 @@ class LinkMonitorTest {
         seeded.forget("b"); // restarted: seeded again
         slow.accept(LinkMonitor.WINDOW_MS + 200);
         assertThat(seeded.bandwidth("a", "b")).isCloseTo(100e6, within(1.0));
+    }
+
+    @Test
+    void aLinkKnownOnlyFromItsProbesShowsItIsBackAtTheFirstProbe() {
+        for (long t = 0; t <= 3 * LinkMonitor.WINDOW_MS; t += 100) {
+            report(t, 201); // 200 kB messages at 1 MB/s, for seconds
+        }
+        assertThat(monitor.bandwidth("a", "b")).isCloseTo(1e6, within(1.0));
+        for (int i = 0; i < 3; i++) {
+            report(3 * LinkMonitor.WINDOW_MS + 100, 50, 2_000); // the plan left it: small messages only, they say nothing
+        }
+        assertThat(monitor.bandwidth("a", "b")).isCloseTo(1e6, within(1.0));
+        report(3 * LinkMonitor.WINDOW_MS + 500, 1.64, 64_000); // a probe of 64 kB at 100 MB/s: the link is back
+        assertThat(monitor.bandwidth("a", "b")).isCloseTo(100e6, within(1e3));
     }
 }

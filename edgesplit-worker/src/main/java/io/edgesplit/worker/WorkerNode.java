@@ -82,13 +82,18 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
     /** EMULATED links from here, by peer node name ("gateway" for the gateway); they win over a route's. */
     private final Map<String, io.edgesplit.wire.v1.EmulatedLink> emulatedLinks = new ConcurrentHashMap<>();
 
-    /** A link's rate from real transfers, smoothed. */
+    /** A link's rate from real transfers, smoothed, and its newest large message. */
     private static final class LinkRate {
+        /** Messages at least this large show the link's rate rather than its latency. */
+        static final long LARGE_BYTES = 16 * 1024;
         private long transfers;
         private double ewma;
         private double lastMs;
         private double msEwma;
         private double bytesEwma;
+        private long largeTransfers;
+        private double lastLargeBytes;
+        private double lastLargeMs;
 
         synchronized void record(long bytes, long nanos) {
             double rate = bytes / Math.max(nanos / 1e9, 1e-9);
@@ -97,11 +102,17 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
             msEwma = transfers == 0 ? lastMs : 0.8 * msEwma + 0.2 * lastMs;
             bytesEwma = transfers == 0 ? bytes : 0.8 * bytesEwma + 0.2 * bytes;
             transfers++;
+            if (bytes >= LARGE_BYTES) {
+                largeTransfers++;
+                lastLargeBytes = bytes;
+                lastLargeMs = lastMs;
+            }
         }
 
         synchronized io.edgesplit.wire.v1.LinkRate wire(String peer) {
             return io.edgesplit.wire.v1.LinkRate.newBuilder().setPeer(peer).setTransfers(transfers)
-                    .setBytesPerSEwma(ewma).setLastMs(lastMs).setMsEwma(msEwma).setBytesEwma(bytesEwma).build();
+                    .setBytesPerSEwma(ewma).setLastMs(lastMs).setMsEwma(msEwma).setBytesEwma(bytesEwma)
+                    .setLargeTransfers(largeTransfers).setLastLargeBytes(lastLargeBytes).setLastLargeMs(lastLargeMs).build();
         }
     }
     private volatile long kvBudget = Long.MAX_VALUE;

@@ -877,7 +877,8 @@ public final class Orchestrator implements AutoCloseable {
      * The lane for requests of {@code privacyClass} (null or empty: the serving plan's), once the
      * first plan serves. A class's route is planned and loaded for its first request. A class
      * without a placement within its zones now is refused ({@link ErrorCode#NO_PLACEMENT}, with the
-     * planner's reason), never run elsewhere; an unknown class is an invalid argument.
+     * planner's reason), never run elsewhere: also while its only nodes are being drained (what
+     * runs there finishes); an unknown class is an invalid argument.
      */
     public Lane lane(String privacyClass, Duration timeout) {
         Traffic main = awaitTraffic(timeout);
@@ -898,7 +899,9 @@ public final class Orchestrator implements AutoCloseable {
         }
         Traffic t = r.traffic;
         String infeasible = r.infeasible;
-        if (infeasible != null && (t == null || onController(r::broken))) {
+        // no placement, and the route it has lost a node or holds one being drained: refused, not run there or elsewhere
+        if (infeasible != null && (t == null || onController(() -> r.broken() || r.plan.stream()
+                .anyMatch(st -> drained.contains(st.node().value()))))) {
             throw new EdgeSplitException(ErrorCode.NO_PLACEMENT, "privacy class '" + privacyClass + "' (zones "
                     + r.privacy.allowedZones() + ") has no feasible placement now: " + infeasible + "; the request was not run");
         }

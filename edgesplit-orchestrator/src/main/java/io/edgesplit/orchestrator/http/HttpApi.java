@@ -1095,9 +1095,11 @@ public final class HttpApi implements AutoCloseable {
         String node = ctx.pathParam("name");
         boolean known = false;
         Map<String, Object> plans = new LinkedHashMap<>();
+        Map<String, Object> classRoutes = new LinkedHashMap<>();
         for (Served m : served.values()) {
             known |= m.orchestrator.drain(node, drain, "an operator asked (" + ctx.method() + " " + ctx.path() + ")");
             plans.put(m.name, m.orchestrator.currentPlan());
+            classRoutes.put(m.name, m.orchestrator.classPlans()); // a class with no other placement is refused meanwhile
         }
         if (!known) {
             throw new ApiError(404, "invalid_request_error", null, "node_not_found", "no worker named '" + node + "' joined");
@@ -1106,6 +1108,7 @@ public final class HttpApi implements AutoCloseable {
         body.put("node", node);
         body.put("drained", drain);
         body.put("plans", plans);
+        body.put("privacy_routes", classRoutes);
         ctx.status(drain ? 202 : 200).contentType("application/json").result(write(body));
     }
 

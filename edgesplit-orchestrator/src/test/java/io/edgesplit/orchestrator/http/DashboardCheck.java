@@ -91,6 +91,12 @@ final class DashboardCheck {
         waiting().until(w -> !w.findElements(By.cssSelector("#events li[data-kind='switch']")).isEmpty());
     }
 
+    /** Waits until the plans table shows a privacy class's own route holding {@code text}. */
+    void waitForClassRoute(String text) {
+        waiting().until(w -> w.findElements(By.cssSelector("#plans td.class-stages")).stream()
+                .anyMatch(e -> e.getText().contains(text)));
+    }
+
     /** Saves what the page shows as a PNG (a test artifact). */
     void screenshot(Path file) throws java.io.IOException {
         Files.createDirectories(file.getParent());

@@ -135,6 +135,24 @@ class PrivacyClassesIT {
                     HttpApi.PRIVACY_HEADER, TRUSTED), 400, "privacy_class", "header says 'trusted'");
             JsonNode plan = json.readTree(calls.get(port, "/api/plan?model=" + MINILM).body());
             assertThat(plan.path("privacy_routes").path(TRUSTED).get(0).asText()).startsWith("cam:");
+            DashboardCheck page = DashboardCheck.open("http://127.0.0.1:" + port, List.of("gateway", "a", "b", "cam"),
+                    List.of(MINILM, STORIES));
+            if (page != null) { // the dashboard shows the class's own route beside the serving plans
+                try {
+                    page.waitForClassRoute("cam:0-");
+                    page.screenshot(java.nio.file.Path.of("target", "dashboard-privacy-routes.png"));
+                } finally {
+                    page.close();
+                }
+            }
+
+            // its only node is drained: refused while it is (the operator wants it empty), served again after
+            assertThat(calls.post(port, "/api/nodes/cam/drain", "").statusCode()).isEqualTo(202);
+            calls.assertError(calls.post(port, "/v1/embeddings", sentence, HttpApi.PRIVACY_HEADER, TRUSTED), 503,
+                    "privacy_class", "has no feasible placement");
+            assertThat(calls.http().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port
+                    + "/api/nodes/cam/drain")).DELETE().build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+            assertThat(calls.post(port, "/v1/embeddings", sentence, HttpApi.PRIVACY_HEADER, TRUSTED).statusCode()).isEqualTo(200);
 
             // its only node dies: refused, not moved to the nodes that are left; unrestricted requests go on
             processes.get(2).kill();

@@ -95,6 +95,13 @@ async function drawCluster() {
     tr.append(el("td", { style: "color:" + color(mi) }, m), el("td", {}, String(plans[m].epoch)),
         el("td", { class: "stages" }, (plans[m].stages || []).join("  ")));
     table.append(tr);
+    // a privacy class's own route, within the zones the class allows
+    for (const [cls, route] of Object.entries(plans[m].privacy_routes || {})) {
+      const row = el("tr", {});
+      row.append(el("td", { style: "color:" + color(mi) }, m + " [" + cls + "]"), el("td", {}, ""),
+          el("td", { class: "class-stages" }, route ? route.join("  ") : "no placement"));
+      table.append(row);
+    }
   });
   const nodes = document.getElementById("nodes");
   nodes.replaceChildren();

@@ -1,0 +1,137 @@
+package io.edgesplit.bench.loadgen;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The scenarios' issue patterns and verdicts against a system under test that answers after a
+ * fixed delay (no timing is asserted beyond what the pattern implies: who waits for whom).
+ */
+class LoadGenTest {
+    private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2);
+    private final AtomicInteger outstanding = new AtomicInteger();
+    private final AtomicInteger issued = new AtomicInteger();
+
+    @AfterEach
+    void stop() {
+        timer.shutdownNow();
+    }
+
+    /** Answers every sample after {@code ms}; fails sample {@code failing} (-1: none). */
+    private LoadGen.SystemUnderTest delayed(long ms, long failing) {
+        return sample -> {
+            issued.incrementAndGet();
+            outstanding.incrementAndGet();
+            CompletableFuture<LoadGen.Done> f = new CompletableFuture<>();
+            timer.schedule(() -> {
+                outstanding.decrementAndGet();
+                if (sample == failing) {
+                    f.completeExceptionally(new IllegalStateException("sample " + sample + " failed"));
+                } else {
+                    f.complete(LoadGen.Done.PLAIN);
+                }
+            }, ms, TimeUnit.MILLISECONDS);
+            return f;
+        };
+    }
+
+    private static LoadGen.Settings settings(Scenario s, long minQueries, double qps, long boundMs, int perQuery) {
+        return new LoadGen.Settings(s, Duration.ofMillis(200), minQueries, Duration.ofSeconds(30), qps, boundMs * 1_000_000,
+                perQuery, 7);
+    }
+
+    @Test
+    void singleStreamIssuesTheNextQueryOnlyWhenThePreviousIsDone() throws Exception {
+        LoadGen.Run run = LoadGen.run(settings(Scenario.SINGLE_STREAM, 100, 0, 0, 1), delayed(1, -1));
+        assertThat(run.maxOutstanding()).isEqualTo(1);
+        assertThat(run.queries()).isGreaterThanOrEqualTo(100);
+        assertThat(run.sampleLatencies()).hasSize((int) run.queries());
+        assertThat(java.util.Arrays.stream(run.sampleLatencies()).min().getAsLong()).isGreaterThanOrEqualTo(1_000_000);
+        Map<String, Object> s = LoadGen.summary(run);
+        assertThat(s.get("result_valid")).isEqualTo(true);
+        assertThat(s.get("below_official_minimums")).isEqualTo(true);
+        assertThat(((Map<?, ?>) s.get("early_stopping")).get("queries_needed")).isEqualTo(64L);
+        assertThat((long) s.get("result")).isGreaterThanOrEqualTo(1_000_000);
+    }
+
+    @Test
+    void multiStreamSendsEightSamplesPerQueryAndMeasuresTheQuery() throws Exception {
+        LoadGen.Run run = LoadGen.run(settings(Scenario.MULTI_STREAM, 20, 0, 0, 8), delayed(1, -1));
+        assertThat(run.maxOutstanding()).isEqualTo(8);
+        assertThat(run.sampleLatencies()).hasSize((int) run.queries() * 8);
+        assertThat(run.queryLatencies()).hasSize((int) run.queries());
+        Map<String, Object> s = LoadGen.summary(run);
+        assertThat(s.get("early_stopping_met")).as("662 queries are needed at the 99th percentile").isEqualTo(false);
+        assertThat(s.get("result_valid")).isEqualTo(false);
+    }
+
+    @Test
+    void serverArrivalsArePoissonAtTheTargetRateAndDoNotWaitForAnswers() throws Exception {
+        LoadGen.Settings set = settings(Scenario.SERVER, 400, 400, 50, 1);
+        long[] at = LoadGen.schedule(set);
+        double mean = (at[at.length - 1] / 1e9) / at.length;
+        assertThat(mean).isCloseTo(1 / 400.0, within(0.15 / 400));
+        double var = 0;
+        for (int i = 1; i < at.length; i++) {
+            double gap = (at[i] - at[i - 1]) / 1e9;
+            var += (gap - mean) * (gap - mean);
+        }
+        assertThat(Math.sqrt(var / (at.length - 1)) / mean).as("exponential gaps: sd equals mean").isCloseTo(1.0, within(0.15));
+        LoadGen.Run run = LoadGen.run(set, delayed(20, -1)); // answers take 20 ms, arrivals come every 2.5 ms
+        assertThat(run.maxOutstanding()).isGreaterThan(3);
+        Map<String, Object> s = LoadGen.summary(run);
+        assertThat(s.get("performance_constraints_met")).isEqualTo(true);
+        Map<String, Object> slow = LoadGen.summary(LoadGen.run(set, delayed(80, -1)));
+        assertThat(slow.get("performance_constraints_met")).isEqualTo(false);
+        assertThat(slow.get("result_valid")).isEqualTo(false);
+    }
+
+    @Test
+    void offlineIssuesEverySampleAtOnce() throws Exception {
+        LoadGen.Run run = LoadGen.run(settings(Scenario.OFFLINE, 1, 0, 0, 64), delayed(30, -1));
+        assertThat(run.maxOutstanding()).isEqualTo(64);
+        assertThat(run.issueOffsets().getLast()).isLessThan(run.durationNanos());
+        Map<String, Object> s = LoadGen.summary(run);
+        assertThat((double) s.get("result")).isPositive();
+        assertThat(s.get("failed_samples")).isEqualTo(0L);
+    }
+
+    @Test
+    void aFailedSampleMakesTheRunInvalidAndIsCounted() throws Exception {
+        LoadGen.Run run = LoadGen.run(settings(Scenario.SINGLE_STREAM, 80, 0, 0, 1), delayed(1, 5));
+        assertThat(run.failed()).isEqualTo(1);
+        assertThat(LoadGen.summary(run).get("result_valid")).isEqualTo(false);
+    }
+
+    @Test
+    void theServerSearchFindsTheRateWhereTheBoundStopsHolding() throws Exception {
+        // a system that serves one sample at a time in 4 ms: above 250 QPS it queues without end
+        java.util.concurrent.ExecutorService one = Executors.newSingleThreadExecutor();
+        try {
+            LoadGen.SystemUnderTest serial = sample -> CompletableFuture.supplyAsync(() -> {
+                long until = System.nanoTime() + 4_000_000;
+                while (System.nanoTime() < until) {
+                    Thread.onSpinWait();
+                }
+                return LoadGen.Done.PLAIN;
+            }, one);
+            // 500 queries: early stopping needs 459 at the 99th percentile even when none is over the bound
+            LoadGen.Settings set = new LoadGen.Settings(Scenario.SERVER, Duration.ofMillis(1000), 500, Duration.ofSeconds(30), 1,
+                    60_000_000, 1, 3);
+            Map<String, Object> r = LoadGen.searchServer(set, serial, 100, 1000, 3); // 1000, 100, then 550, 325, 212
+            assertThat((double) r.get("result")).as(String.valueOf(r.get("trials"))).isGreaterThanOrEqualTo(100).isLessThan(300);
+        } finally {
+            one.shutdownNow();
+        }
+    }
+}

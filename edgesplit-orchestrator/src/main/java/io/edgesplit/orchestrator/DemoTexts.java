@@ -3,10 +3,10 @@ package io.edgesplit.orchestrator;
 import java.util.List;
 
 /** What the demo's clients send: paragraphs an edge site might embed (written for EdgeSplit) and story prompts. */
-final class DemoTexts {
+public final class DemoTexts {
     private DemoTexts() {}
 
-    static final List<String> PROMPTS = List.of("Once upon a time", "Lily and her dog", "The little boat", "One day, Tom");
+    public static final List<String> PROMPTS = List.of("Once upon a time", "Lily and her dog", "The little boat", "One day, Tom");
 
     private static final List<String> PARAGRAPHS = List.of(
             "Camera four at the north gate reports a delivery truck parked across the cycle lane since half past seven. "
@@ -34,7 +34,7 @@ final class DemoTexts {
                     + "the load will test samples on arrival, and the fleet manager wants an alert when the temperature "
                     + "rises for more than five minutes in a row.");
 
-    static List<String> paragraphs() {
+    public static List<String> paragraphs() {
         return PARAGRAPHS;
     }
 }

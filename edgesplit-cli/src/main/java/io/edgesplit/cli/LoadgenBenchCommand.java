@@ -1,0 +1,281 @@
+package io.edgesplit.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.edgesplit.bench.loadgen.LoadGen;
+import io.edgesplit.bench.loadgen.Scenario;
+import io.edgesplit.core.error.EdgeSplitException;
+import io.edgesplit.orchestrator.DemoTexts;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Flow;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code edgesplit bench loadgen}: an MLPerf LoadGen scenario against EdgeSplit's OpenAI-compatible
+ * HTTP API (a running {@code edgesplit orchestrator} or {@code edgesplit demo --keep-running}).
+ * Encoders get {@code /v1/embeddings} of one paragraph per sample; generative models streamed
+ * {@code /v1/completions}, whose first token and output length give time to first token and time
+ * per output token. Requests go out asynchronously: no thread waits per request.
+ */
+@Command(name = "loadgen", description = "MLPerf LoadGen scenarios (single-stream, multi-stream, server, offline) against EdgeSplit's HTTP API.")
+final class LoadgenBenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--scenario", required = true, paramLabel = "S", description = "single-stream, multi-stream, server or offline")
+    String scenario;
+
+    @Option(names = "--model", required = true, paramLabel = "M", description = "a model the API serves (GET /v1/models)")
+    String model;
+
+    @Option(names = "--url", paramLabel = "URL", description = "the API. Default: ${DEFAULT-VALUE}")
+    String url = "http://127.0.0.1:8080";
+
+    @Option(names = "--api-key-env", paramLabel = "VAR", description = "send the API key in this environment variable")
+    String apiKeyEnv;
+
+    @Option(names = "--privacy-class", paramLabel = "C", description = "run every request in this privacy class")
+    String privacyClass;
+
+    @Option(names = "--min-duration-s", paramLabel = "S", description = "run at least this long (official: 600). Default: ${DEFAULT-VALUE}")
+    double minDurationS = 600;
+
+    @Option(names = "--min-queries", paramLabel = "N", description = "issue at least this many queries (default: the scenario's official minimum)")
+    Long minQueries;
+
+    @Option(names = "--samples", paramLabel = "N", description = "offline: samples in its one query (official: 24576)")
+    Integer samples;
+
+    @Option(names = "--target-qps", paramLabel = "Q", description = "server: Poisson arrival rate")
+    double targetQps;
+
+    @Option(names = "--latency-bound-ms", paramLabel = "MS", description = "server: the bound on the 99th percentile latency")
+    double latencyBoundMs;
+
+    @Option(names = "--search", split = ",", paramLabel = "LO,HI", description = "server: find the highest QPS within the bound between LO and HI")
+    List<Double> search;
+
+    @Option(names = "--search-steps", paramLabel = "N", description = "server search: bisection runs after both ends. Default: ${DEFAULT-VALUE}")
+    int searchSteps = 4;
+
+    @Option(names = "--max-tokens", paramLabel = "N", description = "generative models: tokens per completion. Default: ${DEFAULT-VALUE}")
+    int maxTokens = 32;
+
+    @Option(names = "--seed", paramLabel = "S", description = "seed of the server's arrivals. Default: ${DEFAULT-VALUE}")
+    long seed = 42;
+
+    @Option(names = "--json", description = "print JSON")
+    boolean json;
+
+    private final ObjectMapper mapper = new ObjectMapper();
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+    @Override
+    public Integer call() throws Exception {
+        Scenario sc;
+        try {
+            sc = Scenario.parse(scenario);
+        } catch (IllegalArgumentException e) {
+            throw EdgeSplitException.invalidArgument("--scenario: " + e.getMessage());
+        }
+        if (!(minDurationS >= 0) || maxTokens < 1 || (minQueries != null && minQueries < 1) || (samples != null && samples < 1)) {
+            throw EdgeSplitException.invalidArgument("--min-duration-s must be >= 0, --max-tokens, --min-queries and --samples >= 1");
+        }
+        if (sc == Scenario.SERVER && search == null && !(targetQps > 0)) {
+            throw EdgeSplitException.invalidArgument("the server scenario needs --target-qps Q or --search LO,HI");
+        }
+        if (sc == Scenario.SERVER && !(latencyBoundMs > 0)) {
+            throw EdgeSplitException.invalidArgument("the server scenario needs --latency-bound-ms");
+        }
+        if (search != null && (search.size() != 2 || !(search.get(0) > 0) || !(search.get(1) > search.get(0)))) {
+            throw EdgeSplitException.invalidArgument("--search takes LO,HI with 0 < LO < HI");
+        }
+        String key = null;
+        if (apiKeyEnv != null) {
+            key = System.getenv(apiKeyEnv);
+            if (key == null || key.isEmpty()) {
+                throw EdgeSplitException.invalidArgument("--api-key-env: the environment variable " + apiKeyEnv + " is not set");
+            }
+        }
+        boolean generative = kind(key).equals("completions");
+        LoadGen.SystemUnderTest sut = generative ? completions(key) : embeddings(key);
+        Duration min = Duration.ofMillis((long) (minDurationS * 1000));
+        LoadGen.Settings settings = new LoadGen.Settings(sc, min, minQueries != null ? minQueries : sc.officialMinQueries,
+                min.multipliedBy(2).plusMinutes(2), sc == Scenario.SERVER ? Math.max(targetQps, 1e-9) : 0,
+                (long) (latencyBoundMs * 1e6), samples != null && sc == Scenario.OFFLINE ? samples : sc.samplesPerQuery, seed);
+        Map<String, Object> result = sc == Scenario.SERVER && search != null
+                ? LoadGen.searchServer(settings, sut, search.get(0), search.get(1), searchSteps)
+                : LoadGen.summary(LoadGen.run(settings, sut));
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("benchmark", "loadgen");
+        root.put("rules", "MLPerf Inference LoadGen scenarios, early stopping at 0.99 confidence");
+        root.put("system_under_test", Map.of("url", url, "model", model, "kind", generative ? "completions" : "embeddings",
+                "privacy_class", privacyClass == null ? "" : privacyClass, "max_tokens", generative ? maxTokens : 0));
+        root.put("emulated", "whatever the EdgeSplit behind the URL emulates (device speeds, links: see its own output); "
+                + "the load and the measurements here are real");
+        root.putAll(result);
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+        } else {
+            print(out, root);
+        }
+        return EdgeSplitCli.OK;
+    }
+
+    private static void print(PrintWriter out, Map<String, Object> r) {
+        out.printf(Locale.ROOT, "%s on %s (%s)%n", r.get("scenario"), ((Map<?, ?>) r.get("system_under_test")).get("model"),
+                r.get("rules"));
+        out.println(r.get("metric") + ": " + r.get("result"));
+        for (String k : List.of("queries", "samples", "failed_samples", "duration_s", "latency_ns", "time_to_first_token_ns",
+                "time_per_output_token_ns", "early_stopping", "trials", "min_duration_met", "min_queries_met",
+                "early_stopping_met", "result_valid", "below_official_minimums")) {
+            if (r.containsKey(k)) {
+                out.println("  " + k + ": " + r.get(k));
+            }
+        }
+    }
+
+    private HttpRequest.Builder request(String path, String key) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url + path)).timeout(Duration.ofMinutes(10));
+        if (key != null) {
+            b.header("Authorization", "Bearer " + key);
+        }
+        if (privacyClass != null) {
+            b.header("X-EdgeSplit-Privacy-Class", privacyClass);
+        }
+        return b;
+    }
+
+    /** The model's kind as the API lists it ("embeddings" or "completions"). */
+    private String kind(String key) throws Exception {
+        HttpResponse<String> r;
+        try {
+            r = http.send(request("/v1/models", key).GET().build(), HttpResponse.BodyHandlers.ofString());
+        } catch (java.io.IOException e) {
+            throw EdgeSplitException.invalidArgument("--url: nothing answers at " + url + " (" + e.getMessage() + "); start "
+                    + "'edgesplit orchestrator' or 'edgesplit demo --keep-running' first");
+        }
+        if (r.statusCode() != 200) {
+            throw EdgeSplitException.invalidArgument("GET " + url + "/v1/models answered " + r.statusCode() + ": " + r.body());
+        }
+        for (JsonNode m : mapper.readTree(r.body()).path("data")) {
+            if (m.path("id").asText().equals(model)) {
+                return m.path("kind").asText("embeddings");
+            }
+        }
+        throw EdgeSplitException.invalidArgument("--model: " + url + " does not serve '" + model + "'");
+    }
+
+    private LoadGen.SystemUnderTest embeddings(String key) {
+        List<String> texts = DemoTexts.paragraphs();
+        return sample -> {
+            String body;
+            try {
+                body = mapper.writeValueAsString(Map.of("model", model, "input", texts.get((int) (sample % texts.size()))));
+            } catch (Exception e) {
+                return CompletableFuture.failedFuture(e);
+            }
+            return http.sendAsync(request("/v1/embeddings", key).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString())
+                    .thenApply(r -> {
+                        if (r.statusCode() != 200) {
+                            throw new IllegalStateException("embeddings answered " + r.statusCode() + ": " + r.body());
+                        }
+                        return LoadGen.Done.PLAIN;
+                    });
+        };
+    }
+
+    /** Streamed completions: the first chunk with text is the first token; every chunk with text is a token. */
+    private LoadGen.SystemUnderTest completions(String key) {
+        List<String> prompts = DemoTexts.PROMPTS;
+        return sample -> {
+            String body;
+            try {
+                body = mapper.writeValueAsString(Map.of("model", model, "prompt", prompts.get((int) (sample % prompts.size())),
+                        "max_tokens", maxTokens, "temperature", 0, "stream", true));
+            } catch (Exception e) {
+                return CompletableFuture.failedFuture(e);
+            }
+            CompletableFuture<LoadGen.Done> done = new CompletableFuture<>();
+            AtomicLong first = new AtomicLong();
+            AtomicInteger tokens = new AtomicInteger();
+            StringBuilder error = new StringBuilder();
+            Flow.Subscriber<String> lines = new Flow.Subscriber<>() {
+                @Override
+                public void onSubscribe(Flow.Subscription s) {
+                    s.request(Long.MAX_VALUE);
+                }
+
+                @Override
+                public void onNext(String line) {
+                    if (!line.startsWith("data: ")) {
+                        if (!line.isBlank()) {
+                            error.append(line);
+                        }
+                        return;
+                    }
+                    String data = line.substring(6);
+                    if (data.equals("[DONE]")) {
+                        return;
+                    }
+                    try {
+                        JsonNode n = mapper.readTree(data);
+                        if (n.has("error")) {
+                            error.append(n.path("error").path("message").asText());
+                            return;
+                        }
+                        if (!n.path("choices").path(0).path("text").asText().isEmpty()) {
+                            first.compareAndSet(0, System.nanoTime());
+                            tokens.incrementAndGet();
+                        }
+                    } catch (Exception e) {
+                        error.append(data);
+                    }
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    done.completeExceptionally(t);
+                }
+
+                @Override
+                public void onComplete() {
+                    if (error.length() > 0 || tokens.get() == 0) {
+                        done.completeExceptionally(new IllegalStateException("completion failed: " + error));
+                    } else {
+                        done.complete(new LoadGen.Done(first.get(), tokens.get()));
+                    }
+                }
+            };
+            http.sendAsync(request("/v1/completions", key).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.fromLineSubscriber(lines))
+                    .whenComplete((r, err) -> {
+                        if (err != null) {
+                            done.completeExceptionally(err);
+                        } else if (r.statusCode() != 200) {
+                            done.completeExceptionally(new IllegalStateException("completions answered " + r.statusCode()
+                                    + ": " + error));
+                        }
+                    });
+            return done;
+        };
+    }
+}

@@ -1,0 +1,85 @@
+package io.edgesplit.cli;
+
+import static io.edgesplit.cli.CliTest.run;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.edgesplit.core.plan.Objective;
+import io.edgesplit.core.plan.Policy;
+import io.edgesplit.orchestrator.Orchestrator;
+import io.edgesplit.orchestrator.OrchestratorConfig;
+import io.edgesplit.orchestrator.http.HttpApi;
+import io.edgesplit.worker.WorkerProcess;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code bench loadgen} against a real EdgeSplit: an orchestrator for each model behind the HTTP
+ * API and a worker process. Runs are far below MLPerf's minimums (and say so); what is checked is
+ * that the scenarios run against the real API and report LoadGen's fields, not any speed.
+ */
+class LoadgenIT {
+    private final ObjectMapper json = new ObjectMapper();
+
+    @Test
+    void theScenariosRunAgainstTheHttpApi() throws Exception {
+        OrchestratorConfig enc = OrchestratorConfig.defaults("builtin:minilm", Policy.of(Objective.LATENCY)).withProfileTokens(16);
+        OrchestratorConfig gen = OrchestratorConfig.defaults("builtin:stories260k", Policy.of(Objective.THROUGHPUT));
+        try (Orchestrator minilm = Orchestrator.start(enc, "127.0.0.1", 0, 0);
+                Orchestrator stories = Orchestrator.start(gen, "127.0.0.1", 0, 0);
+                HttpApi api = HttpApi.start(List.of(minilm, stories), new HttpApi.Options(0, 64, Duration.ofMinutes(3)));
+                WorkerProcess w = WorkerProcess.start("a", "edge", 1, 1.0, "127.0.0.1:" + minilm.controlPort() + ",127.0.0.1:"
+                        + stories.controlPort(), 0)) {
+            minilm.awaitTraffic(Duration.ofMinutes(3));
+            stories.awaitTraffic(Duration.ofMinutes(3));
+            String url = "http://127.0.0.1:" + api.port();
+
+            CliTest.Run single = run("bench", "loadgen", "--scenario", "single-stream", "--model", "builtin:minilm", "--url", url,
+                    "--min-duration-s", "1", "--min-queries", "70", "--json");
+            assertThat(single.code()).as(single.err()).isZero();
+            JsonNode s = json.readTree(single.out());
+            assertThat(s.path("scenario").asText()).isEqualTo("single-stream");
+            assertThat(s.path("queries").asLong()).isGreaterThanOrEqualTo(70);
+            assertThat(s.path("failed_samples").asLong()).isZero();
+            assertThat(s.path("early_stopping_met").asBoolean()).isTrue();
+            assertThat(s.path("below_official_minimums").asBoolean()).isTrue();
+            assertThat(s.path("early_stopping").path("estimate_ns").asLong()).isGreaterThanOrEqualTo(s.path("result").asLong());
+
+            CliTest.Run offline = run("bench", "loadgen", "--scenario", "offline", "--model", "builtin:minilm", "--url", url,
+                    "--min-duration-s", "0", "--samples", "16", "--json");
+            assertThat(offline.code()).as(offline.err()).isZero();
+            assertThat(json.readTree(offline.out()).path("samples").asInt()).isEqualTo(16);
+            assertThat(json.readTree(offline.out()).path("result").asDouble()).isPositive();
+
+            CliTest.Run tokens = run("bench", "loadgen", "--scenario", "single-stream", "--model", "builtin:stories260k", "--url",
+                    url, "--min-duration-s", "0", "--min-queries", "5", "--max-tokens", "8", "--json");
+            assertThat(tokens.code()).as(tokens.err()).isZero();
+            JsonNode t = json.readTree(tokens.out());
+            assertThat(t.path("failed_samples").asLong()).isZero();
+            assertThat(t.path("time_to_first_token_ns").path("p50").asLong()).isPositive()
+                    .isLessThan(t.path("latency_ns").path("p50").asLong());
+            assertThat(t.path("time_per_output_token_ns").path("p50").asLong()).isPositive();
+            assertThat(t.path("early_stopping_met").asBoolean()).as("5 queries are too few for early stopping").isFalse();
+
+            CliTest.Run server = run("bench", "loadgen", "--scenario", "server", "--model", "builtin:minilm", "--url", url,
+                    "--target-qps", "20", "--min-duration-s", "1", "--min-queries", "30", "--latency-bound-ms", "5000", "--json");
+            assertThat(server.code()).as(server.err()).isZero();
+            JsonNode sv = json.readTree(server.out());
+            assertThat(sv.path("queries").asLong()).isGreaterThanOrEqualTo(30);
+            assertThat(sv.path("early_stopping").path("more_queries_needed").asLong()).as("459 needed at the 99th").isPositive();
+
+            CliTest.Run noQps = run("bench", "loadgen", "--scenario", "server", "--model", "builtin:minilm", "--url", url);
+            assertThat(noQps.code()).isEqualTo(2);
+            assertThat(noQps.err()).contains("--target-qps");
+            CliTest.Run unknown = run("bench", "loadgen", "--scenario", "single-stream", "--model", "nope", "--url", url);
+            assertThat(unknown.code()).isEqualTo(2);
+            assertThat(unknown.err()).contains("does not serve 'nope'");
+        }
+        CliTest.Run down = run("bench", "loadgen", "--scenario", "offline", "--model", "builtin:minilm", "--url",
+                "http://127.0.0.1:9");
+        assertThat(down.code()).isEqualTo(2);
+        assertThat(down.err()).contains("nothing answers");
+    }
+}

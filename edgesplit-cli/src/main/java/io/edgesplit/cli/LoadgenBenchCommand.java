@@ -80,6 +80,25 @@ final class LoadgenBenchCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", description = "seed of the server's arrivals. Default: ${DEFAULT-VALUE}")
     long seed = 42;
 
+    @Option(names = "--trace", paramLabel = "T", description = "server: replay this trace's arrivals and request sizes "
+            + "instead of Poisson arrivals (builtin:azure-conv, builtin:azure-code, or a CSV of that schema)")
+    String trace;
+
+    @Option(names = "--trace-start-s", paramLabel = "S", description = "where in the trace to start. Default: ${DEFAULT-VALUE}")
+    double traceStartS = 0;
+
+    @Option(names = "--trace-duration-s", paramLabel = "S", description = "how much of the trace to replay. Default: ${DEFAULT-VALUE}")
+    double traceDurationS = 60;
+
+    @Option(names = "--trace-speedup", paramLabel = "X", description = "compress the trace's time X times (below 1: stretch it). Default: ${DEFAULT-VALUE}")
+    double traceSpeedup = 1;
+
+    @Option(names = "--prompt-scale", paramLabel = "F", description = "trace prompt tokens times F (to fit the model's context). Default: ${DEFAULT-VALUE}")
+    double promptScale = 0.0625;
+
+    @Option(names = "--output-scale", paramLabel = "F", description = "trace output tokens times F, at most --max-tokens. Default: ${DEFAULT-VALUE}")
+    double outputScale = 0.125;
+
     @Option(names = "--json", description = "print JSON")
     boolean json;
 
@@ -97,11 +116,17 @@ final class LoadgenBenchCommand implements Callable<Integer> {
         if (!(minDurationS >= 0) || maxTokens < 1 || (minQueries != null && minQueries < 1) || (samples != null && samples < 1)) {
             throw EdgeSplitException.invalidArgument("--min-duration-s must be >= 0, --max-tokens, --min-queries and --samples >= 1");
         }
-        if (sc == Scenario.SERVER && search == null && !(targetQps > 0)) {
-            throw EdgeSplitException.invalidArgument("the server scenario needs --target-qps Q or --search LO,HI");
+        if (trace != null && sc != Scenario.SERVER) {
+            throw EdgeSplitException.invalidArgument("--trace replays arrivals: it goes with --scenario server");
         }
-        if (sc == Scenario.SERVER && !(latencyBoundMs > 0)) {
+        if (sc == Scenario.SERVER && trace == null && search == null && !(targetQps > 0)) {
+            throw EdgeSplitException.invalidArgument("the server scenario needs --target-qps Q, --search LO,HI or --trace T");
+        }
+        if (sc == Scenario.SERVER && trace == null && !(latencyBoundMs > 0)) {
             throw EdgeSplitException.invalidArgument("the server scenario needs --latency-bound-ms");
+        }
+        if (!(promptScale > 0) || !(outputScale > 0)) {
+            throw EdgeSplitException.invalidArgument("--prompt-scale and --output-scale must be > 0");
         }
         if (search != null && (search.size() != 2 || !(search.get(0) > 0) || !(search.get(1) > search.get(0)))) {
             throw EdgeSplitException.invalidArgument("--search takes LO,HI with 0 < LO < HI");
@@ -114,14 +139,29 @@ final class LoadgenBenchCommand implements Callable<Integer> {
             }
         }
         boolean generative = kind(key).equals("completions");
-        LoadGen.SystemUnderTest sut = generative ? completions(key) : embeddings(key);
+        Sizes sizes = trace == null ? fixed(generative) : traced(generative);
+        LoadGen.SystemUnderTest sut = generative ? completions(key, sizes) : embeddings(key, sizes);
         Duration min = Duration.ofMillis((long) (minDurationS * 1000));
         LoadGen.Settings settings = new LoadGen.Settings(sc, min, minQueries != null ? minQueries : sc.officialMinQueries,
                 min.multipliedBy(2).plusMinutes(2), sc == Scenario.SERVER ? Math.max(targetQps, 1e-9) : 0,
                 (long) (latencyBoundMs * 1e6), samples != null && sc == Scenario.OFFLINE ? samples : sc.samplesPerQuery, seed);
-        Map<String, Object> result = sc == Scenario.SERVER && search != null
-                ? LoadGen.searchServer(settings, sut, search.get(0), search.get(1), searchSteps)
-                : LoadGen.summary(LoadGen.run(settings, sut));
+        Map<String, Object> result;
+        if (sizes.trace() != null) {
+            LoadGen.Settings replay = new LoadGen.Settings(sc, Duration.ZERO, 1, sizes.trace().span().multipliedBy(2).plusMinutes(2),
+                    1, (long) (latencyBoundMs * 1e6), 1, seed);
+            result = LoadGen.summary(LoadGen.replay(replay, sizes.trace().arrivals(), sut));
+            result.put("metric", "completed samples per second, replaying " + sizes.trace().name());
+            result.put("trace", Map.of("name", sizes.trace().name(), "requests", sizes.trace().requests().size(), "span_s",
+                    sizes.trace().span().toMillis() / 1000.0, "speedup", traceSpeedup, "prompt_scale", promptScale,
+                    "output_scale", outputScale, "source", "Azure LLM inference trace 2023 (Patel et al., Splitwise, ISCA 2024; "
+                    + "CC-BY 4.0)"));
+            result.put("below_official_minimums", true);
+            result.put("result_valid", null); // a trace replay is not one of MLPerf's runs
+        } else {
+            result = sc == Scenario.SERVER && search != null
+                    ? LoadGen.searchServer(settings, sut, search.get(0), search.get(1), searchSteps)
+                    : LoadGen.summary(LoadGen.run(settings, sut));
+        }
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("benchmark", "loadgen");
         root.put("rules", "MLPerf Inference LoadGen scenarios, early stopping at 0.99 confidence");
@@ -183,12 +223,77 @@ final class LoadgenBenchCommand implements Callable<Integer> {
         throw EdgeSplitException.invalidArgument("--model: " + url + " does not serve '" + model + "'");
     }
 
-    private LoadGen.SystemUnderTest embeddings(String key) {
-        List<String> texts = DemoTexts.paragraphs();
+    /**
+     * What each sample sends: its text (the input to embed, or the prompt) and, for completions, the
+     * tokens to generate; and the trace they come from, if any.
+     */
+    record Sizes(java.util.function.LongFunction<String> text, java.util.function.LongToIntFunction outputTokens,
+            io.edgesplit.bench.loadgen.AzureTrace trace) {}
+
+    /** The project's paragraphs (embeddings) or story prompts (completions, --max-tokens each). */
+    private Sizes fixed(boolean generative) {
+        List<String> texts = generative ? DemoTexts.PROMPTS : DemoTexts.paragraphs();
+        return new Sizes(i -> texts.get((int) (i % texts.size())), i -> maxTokens, null);
+    }
+
+    /**
+     * The trace's requests, scaled to the model: prompts of (prompt tokens x --prompt-scale) tokens
+     * as the model's own tokenizer counts them, outputs of (output tokens x --output-scale) tokens,
+     * both within its context.
+     */
+    private Sizes traced(boolean generative) {
+        io.edgesplit.bench.loadgen.AzureTrace t;
+        try {
+            t = io.edgesplit.bench.loadgen.AzureTrace.read(trace).window(traceStartS, traceDurationS, traceSpeedup);
+        } catch (IllegalArgumentException e) {
+            throw EdgeSplitException.invalidArgument("--trace: " + e.getMessage());
+        }
+        io.edgesplit.onnx.load.LoadedModel m = new io.edgesplit.onnx.load.OnnxModelLoader(io.edgesplit.onnx.load.LoadLimits.defaults())
+                .load(model);
+        if (m.tokenizer() == null) {
+            throw EdgeSplitException.invalidArgument("--trace sizes prompts with the model's tokenizer; " + model + " has none");
+        }
+        int context = m.contextLength();
+        io.edgesplit.onnx.text.Tokenizer tok = m.tokenizer().open();
+        String[] words = String.join(" ", DemoTexts.paragraphs()).split(" ");
+        Map<Integer, String> byLength = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.function.IntFunction<String> firstWords = w -> {
+            StringBuilder b = new StringBuilder();
+            for (int i = 0; i < w; i++) {
+                b.append(i == 0 ? "" : " ").append(words[i % words.length]);
+            }
+            return b.toString();
+        };
+        // the fewest words of the paragraphs (repeated) that make k tokens, by bisection
+        java.util.function.IntFunction<String> textOf = n -> byLength.computeIfAbsent(n, k -> {
+            int lo = 1;
+            int hi = 2 * k + 2;
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (tok.encode(firstWords.apply(mid)).length < k) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            return firstWords.apply(lo);
+        });
+        List<io.edgesplit.bench.loadgen.AzureTrace.Request> q = t.requests();
+        java.util.function.LongToIntFunction out = i -> generative
+                ? (int) Math.max(1, Math.min(maxTokens, Math.round(q.get((int) i).outputTokens() * outputScale))) : 0;
+        java.util.function.LongFunction<String> text = i -> {
+            int room = generative ? context - out.applyAsInt(i) - 2 : context - 2;
+            int n = (int) Math.max(1, Math.min(room, Math.round(q.get((int) i).promptTokens() * promptScale)));
+            return textOf.apply(n);
+        };
+        return new Sizes(text, out, t);
+    }
+
+    private LoadGen.SystemUnderTest embeddings(String key, Sizes sizes) {
         return sample -> {
             String body;
             try {
-                body = mapper.writeValueAsString(Map.of("model", model, "input", texts.get((int) (sample % texts.size()))));
+                body = mapper.writeValueAsString(Map.of("model", model, "input", sizes.text().apply(sample)));
             } catch (Exception e) {
                 return CompletableFuture.failedFuture(e);
             }
@@ -204,13 +309,12 @@ final class LoadgenBenchCommand implements Callable<Integer> {
     }
 
     /** Streamed completions: the first chunk with text is the first token; every chunk with text is a token. */
-    private LoadGen.SystemUnderTest completions(String key) {
-        List<String> prompts = DemoTexts.PROMPTS;
+    private LoadGen.SystemUnderTest completions(String key, Sizes sizes) {
         return sample -> {
             String body;
             try {
-                body = mapper.writeValueAsString(Map.of("model", model, "prompt", prompts.get((int) (sample % prompts.size())),
-                        "max_tokens", maxTokens, "temperature", 0, "stream", true));
+                body = mapper.writeValueAsString(Map.of("model", model, "prompt", sizes.text().apply(sample),
+                        "max_tokens", sizes.outputTokens().applyAsInt(sample), "temperature", 0, "stream", true));
             } catch (Exception e) {
                 return CompletableFuture.failedFuture(e);
             }

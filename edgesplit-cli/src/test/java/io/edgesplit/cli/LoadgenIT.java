@@ -70,6 +70,17 @@ class LoadgenIT {
             assertThat(sv.path("queries").asLong()).isGreaterThanOrEqualTo(30);
             assertThat(sv.path("early_stopping").path("more_queries_needed").asLong()).as("459 needed at the 99th").isPositive();
 
+            // the Azure conversation trace's arrivals and sizes, scaled to stories260K's context and this machine
+            CliTest.Run replay = run("bench", "loadgen", "--scenario", "server", "--model", "builtin:stories260k", "--url", url,
+                    "--trace", "builtin:azure-conv", "--trace-duration-s", "8", "--trace-speedup", "2", "--max-tokens", "8", "--json");
+            assertThat(replay.code()).as(replay.err()).isZero();
+            JsonNode rp = json.readTree(replay.out());
+            int requests = rp.path("trace").path("requests").asInt();
+            assertThat(requests).isPositive();
+            assertThat(rp.path("samples").asInt() + rp.path("failed_samples").asInt()).isEqualTo(requests);
+            assertThat(rp.path("failed_samples").asLong()).isZero();
+            assertThat(rp.path("time_to_first_token_ns").path("p50").asLong()).isPositive();
+
             CliTest.Run noQps = run("bench", "loadgen", "--scenario", "server", "--model", "builtin:minilm", "--url", url);
             assertThat(noQps.code()).isEqualTo(2);
             assertThat(noQps.err()).contains("--target-qps");

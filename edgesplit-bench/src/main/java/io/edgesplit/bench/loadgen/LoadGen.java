@@ -184,7 +184,18 @@ public final class LoadGen {
     }
 
     private static Run server(Settings s, SystemUnderTest sut) throws InterruptedException {
-        long[] at = schedule(s);
+        return arrivals(s, schedule(s), sut);
+    }
+
+    /**
+     * Replays arrivals (ns from the start, ascending; a trace's) as the server scenario issues its
+     * Poisson ones: each sample at its time, whatever is still running, its latency from that time.
+     */
+    public static Run replay(Settings s, long[] at, SystemUnderTest sut) throws InterruptedException {
+        return arrivals(s, at, sut);
+    }
+
+    private static Run arrivals(Settings s, long[] at, SystemUnderTest sut) throws InterruptedException {
         Record r = new Record();
         List<CompletableFuture<Void>> all = new ArrayList<>(at.length);
         long start = System.nanoTime();

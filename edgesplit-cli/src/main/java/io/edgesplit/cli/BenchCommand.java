@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
 /** {@code edgesplit bench ...}: measurements, always as ratios against a baseline run alongside. */
 @Command(name = "bench", description = "Benchmarks.", subcommands = {BenchCommand.SplitOverhead.class, PlannerBenchCommand.class, DataPlaneBenchCommand.class, PipelineBenchCommand.class,
         PredictionBenchCommand.class, AdaptationBenchCommand.class, MigrationBenchCommand.class,
-        BenchCommand.Decode.class, LoadgenBenchCommand.class})
+        BenchCommand.Decode.class, LoadgenBenchCommand.class, LangChain4jBenchCommand.class})
 public final class BenchCommand {
 
     @Command(name = "split-overhead",

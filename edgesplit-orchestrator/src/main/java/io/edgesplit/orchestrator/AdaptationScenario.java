@@ -52,29 +52,32 @@ public final class AdaptationScenario {
      */
     public record Options(String model, int tokens, List<Node> nodes, List<Link> links, double dropFactor,
             BandwidthTrace trace, double traceStartS, double traceSpeedup, Duration before, Duration after,
-            Objective objective, int distinctInputs, int maxSwitchesPerMinute, double minRelativeGain) {
+            Objective objective, int distinctInputs, int maxSwitchesPerMinute, double switchFactor, double minRelativeGain) {
 
         public Options(String model, int tokens, List<Node> nodes, List<Link> links, double dropFactor, BandwidthTrace trace,
                 double traceStartS, double traceSpeedup, Duration before, Duration after, Objective objective,
                 int distinctInputs, int maxSwitchesPerMinute) {
             this(model, tokens, nodes, links, dropFactor, trace, traceStartS, traceSpeedup, before, after, objective,
-                    distinctInputs, maxSwitchesPerMinute, 0.1);
+                    distinctInputs, maxSwitchesPerMinute, 2.0, 0.1);
         }
 
         public Options withMaxSwitchesPerMinute(int n) {
             return new Options(model, tokens, nodes, links, dropFactor, trace, traceStartS, traceSpeedup, before, after,
-                    objective, distinctInputs, n, minRelativeGain);
+                    objective, distinctInputs, n, switchFactor, minRelativeGain);
         }
 
-        /** Plan changes that improve the objective by less than this fraction are not made (default 0.1). */
-        public Options withMinRelativeGain(double gain) {
+        /**
+         * The switching rules: a change must gain {@code factor} times its move cost over the horizon
+         * (default 2) and improve the objective by at least {@code minGain} (default 0.1).
+         */
+        public Options withSwitchRules(double factor, double minGain) {
             return new Options(model, tokens, nodes, links, dropFactor, trace, traceStartS, traceSpeedup, before, after,
-                    objective, distinctInputs, maxSwitchesPerMinute, gain);
+                    objective, distinctInputs, maxSwitchesPerMinute, factor, minGain);
         }
 
         public Options withTrace(BandwidthTrace t, double startS, double speedup) {
             return new Options(model, tokens, nodes, links, dropFactor, t, startS, speedup, before, after, objective,
-                    distinctInputs, maxSwitchesPerMinute, minRelativeGain);
+                    distinctInputs, maxSwitchesPerMinute, switchFactor, minRelativeGain);
         }
     }
 
@@ -107,7 +110,7 @@ public final class AdaptationScenario {
         OrchestratorConfig config = OrchestratorConfig.defaults(o.model(), Policy.of(o.objective())).withNodes(infos)
                 .withLinks(o.links()).withMinWorkers(o.nodes().size()).withProfileTokens(o.tokens())
                 .withTiming(Duration.ofMillis(100), Duration.ofSeconds(3), Duration.ofMillis(100))
-                .withSwitching(2.0, o.minRelativeGain(), way == Way.ADAPTIVE ? o.maxSwitchesPerMinute() : 0);
+                .withSwitching(o.switchFactor(), o.minRelativeGain(), way == Way.ADAPTIVE ? o.maxSwitchesPerMinute() : 0);
         List<WorkerProcess> workers = new ArrayList<>();
         try (Orchestrator orch = Orchestrator.start(config, "127.0.0.1", 0, 0)) {
             for (Node n : o.nodes()) {

@@ -455,12 +455,23 @@ public final class Decoding implements Traffic, AutoCloseable {
         long[] ids = new long[tokens];
         java.util.Arrays.fill(ids, 1);
         Map<String, OnnxTensor> in = inputs.step(OrtRuntime.get().env(), new long[][] {ids}, 0);
+        String id = "warmup/" + attempts.incrementAndGet();
         try {
-            return gateway.submit(model, epoch, hops, null, "warmup/" + attempts.incrementAndGet(), null, 0,
-                    Gateway.Privacy.NONE, in, 0, true).thenApply(out -> {
-                        warmUpHopRuns.add(hops.size());
-                        return null;
-                    });
+            // bounded like any step: a new range whose node dies after taking the warm-up must not hold the switch
+            CompletableFuture<Map<String, Tensor>> f = gateway.submit(model, epoch, hops, null, id, null, 0, Gateway.Privacy.NONE,
+                    in, stepTimeout == null ? 0 : System.currentTimeMillis() + stepTimeout.toMillis(), true);
+            if (stepTimeout != null) {
+                f = f.orTimeout(stepTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            return f.handle((out, err) -> {
+                if (err != null) {
+                    gateway.cancel(hops, id);
+                    throw err instanceof java.util.concurrent.CompletionException c ? c
+                            : new java.util.concurrent.CompletionException(err);
+                }
+                warmUpHopRuns.add(hops.size());
+                return null;
+            });
         } finally {
             in.values().forEach(OnnxTensor::close);
         }

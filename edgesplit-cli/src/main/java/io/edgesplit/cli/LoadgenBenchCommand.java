@@ -5,7 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.edgesplit.bench.loadgen.LoadGen;
 import io.edgesplit.bench.loadgen.Scenario;
 import io.edgesplit.core.error.EdgeSplitException;
+import io.edgesplit.cli.config.ClusterFile;
+import io.edgesplit.orchestrator.AdaptationScenario;
 import io.edgesplit.orchestrator.DemoTexts;
+import io.edgesplit.orchestrator.LocalSite;
 import java.io.PrintWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -46,6 +49,28 @@ final class LoadgenBenchCommand implements Callable<Integer> {
 
     @Option(names = "--url", paramLabel = "URL", description = "the API. Default: ${DEFAULT-VALUE}")
     String url = "http://127.0.0.1:8080";
+
+    @Option(names = "--cluster", paramLabel = "FILE", description = "start the cluster of this file here (one worker process per "
+            + "'measure' node, EMULATED speeds and links) for each --policy, instead of using --url")
+    java.nio.file.Path cluster;
+
+    @Option(names = "--policy", split = ",", paramLabel = "P", description = "with --cluster: adaptive, static, or a baseline "
+            + "(single-node, neurosurgeon, memory-proportional, equal-split, petals); several run one after another. Default: adaptive")
+    List<String> policies = List.of(LocalSite.ADAPTIVE);
+
+    @Option(names = "--bandwidth-trace", paramLabel = "T", description = "with --cluster: during each run a link follows this "
+            + "bandwidth trace (builtin:norway_bus_1, builtin:norway_car_1, builtin:fcc_10322, or a 'seconds Mbps' file), EMULATED")
+    String bandwidthTrace;
+
+    @Option(names = "--bandwidth-link", split = ",", paramLabel = "A,B", description = "the traced link (default: the busiest "
+            + "link of the first policy's plan, the same for every policy)")
+    List<String> bandwidthLink;
+
+    @Option(names = "--bandwidth-start-s", paramLabel = "S", description = "where in the bandwidth trace to start. Default: ${DEFAULT-VALUE}")
+    double bandwidthStartS = 0;
+
+    @Option(names = "--bandwidth-speedup", paramLabel = "X", description = "bandwidth trace seconds per second. Default: ${DEFAULT-VALUE}")
+    double bandwidthSpeedup = 1;
 
     @Option(names = "--api-key-env", paramLabel = "VAR", description = "send the API key in this environment variable")
     String apiKeyEnv;
@@ -138,6 +163,58 @@ final class LoadgenBenchCommand implements Callable<Integer> {
                 throw EdgeSplitException.invalidArgument("--api-key-env: the environment variable " + apiKeyEnv + " is not set");
             }
         }
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("benchmark", "loadgen");
+        root.put("rules", "MLPerf Inference LoadGen scenarios, early stopping at 0.99 confidence");
+        if (cluster == null) {
+            root.put("emulated", "whatever the EdgeSplit behind the URL emulates (device speeds, links: see its own output); "
+                    + "the load and the measurements here are real");
+            root.putAll(measure(sc, key));
+        } else {
+            root.put("emulated", "device speeds and links as " + cluster.getFileName() + " says (EMULATED: workers stretch compute "
+                    + "by 1/speed, senders delay by the link's rate and latency); processes, ONNX Runtime, gRPC and HTTP are real");
+            root.put("cluster", cluster.toString());
+            AdaptationScenario.Options site = AdaptationBenchCommand.options(ClusterFile.read(cluster), model, 64, 1, null, 0, 1,
+                    0, 0);
+            io.edgesplit.orchestrator.BandwidthTrace bw = bandwidthTrace == null ? null
+                    : io.edgesplit.orchestrator.BandwidthTrace.read(bandwidthTrace);
+            if (bandwidthLink != null && bandwidthLink.size() != 2) {
+                throw EdgeSplitException.invalidArgument("--bandwidth-link takes A,B");
+            }
+            String[] traced = bandwidthLink == null ? null : bandwidthLink.toArray(String[]::new);
+            Map<String, Map<String, Object>> byPolicy = new LinkedHashMap<>();
+            for (String policy : policies) {
+                try (LocalSite s = LocalSite.start(model, 64, site.nodes(), site.links(), policy,
+                        line -> spec.commandLine().getErr().println(line))) {
+                    url = s.url();
+                    if (bw != null) {
+                        traced = traced != null ? traced : s.busiestLink(64);
+                        s.followTrace(bw, bandwidthStartS, bandwidthSpeedup, traced[0], traced[1]);
+                        root.put("bandwidth_trace", Map.of("trace", bw.name(), "link", traced[0] + "<->" + traced[1], "start_s",
+                                bandwidthStartS, "speedup", bandwidthSpeedup, "emulated", true));
+                    }
+                    Map<String, Object> m = measure(sc, null);
+                    s.stopTrace();
+                    m.put("plan", s.orchestrator().currentPlan());
+                    m.put("plan_switches", s.orchestrator().decisions().entries("switch").stream()
+                            .filter(e -> !"forced".equals(e.get("cause"))).count()); // a baseline's placement is not a switch
+                    byPolicy.put(policy, m);
+                }
+            }
+            root.put("policies", byPolicy);
+            root.put("ratios_to_adaptive", ratios(byPolicy));
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+        } else {
+            print(out, root);
+        }
+        return EdgeSplitCli.OK;
+    }
+
+    /** One scenario run (or server search, or trace replay) against the API at {@link #url}. */
+    private Map<String, Object> measure(Scenario sc, String key) throws Exception {
         boolean generative = kind(key).equals("completions");
         Sizes sizes = trace == null ? fixed(generative) : traced(generative);
         LoadGen.SystemUnderTest sut = generative ? completions(key, sizes) : embeddings(key, sizes);
@@ -163,23 +240,47 @@ final class LoadgenBenchCommand implements Callable<Integer> {
                     : LoadGen.summary(LoadGen.run(settings, sut));
         }
         Map<String, Object> root = new LinkedHashMap<>();
-        root.put("benchmark", "loadgen");
-        root.put("rules", "MLPerf Inference LoadGen scenarios, early stopping at 0.99 confidence");
         root.put("system_under_test", Map.of("url", url, "model", model, "kind", generative ? "completions" : "embeddings",
                 "privacy_class", privacyClass == null ? "" : privacyClass, "max_tokens", generative ? maxTokens : 0));
-        root.put("emulated", "whatever the EdgeSplit behind the URL emulates (device speeds, links: see its own output); "
-                + "the load and the measurements here are real");
         root.putAll(result);
-        PrintWriter out = spec.commandLine().getOut();
-        if (json) {
-            out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(root));
-        } else {
-            print(out, root);
+        return root;
+    }
+
+    /** Each policy's metric and p90 latency over the adaptive one's (when adaptive ran). */
+    private static Map<String, Object> ratios(Map<String, Map<String, Object>> byPolicy) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        Map<String, Object> base = byPolicy.get(LocalSite.ADAPTIVE);
+        if (base == null) {
+            return out;
         }
-        return EdgeSplitCli.OK;
+        for (var e : byPolicy.entrySet()) {
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("result", ratio(e.getValue().get("result"), base.get("result")));
+            r.put("p90_latency", ratio(p90(e.getValue()), p90(base)));
+            out.put(e.getKey(), r);
+        }
+        return out;
+    }
+
+    private static Object p90(Map<String, Object> m) {
+        return m.get("latency_ns") instanceof Map<?, ?> l ? l.get("p90") : null;
+    }
+
+    private static Double ratio(Object a, Object b) {
+        return a instanceof Number x && b instanceof Number y && y.doubleValue() != 0 ? x.doubleValue() / y.doubleValue() : null;
     }
 
     private static void print(PrintWriter out, Map<String, Object> r) {
+        if (r.get("policies") instanceof Map<?, ?> policies) {
+            out.println(r.get("rules") + "; " + r.get("emulated"));
+            Map<?, ?> ratios = (Map<?, ?>) r.get("ratios_to_adaptive");
+            for (var e : policies.entrySet()) {
+                Map<?, ?> m = (Map<?, ?>) e.getValue();
+                out.printf(Locale.ROOT, "%-20s plan %s: %s = %s; p90 latency %s ns; ratios to adaptive %s%n", e.getKey(), m.get("plan"),
+                        m.get("metric"), m.get("result"), p90(castMap(m)), ratios.get(e.getKey()));
+            }
+            return;
+        }
         out.printf(Locale.ROOT, "%s on %s (%s)%n", r.get("scenario"), ((Map<?, ?>) r.get("system_under_test")).get("model"),
                 r.get("rules"));
         out.println(r.get("metric") + ": " + r.get("result"));
@@ -190,6 +291,11 @@ final class LoadgenBenchCommand implements Callable<Integer> {
                 out.println("  " + k + ": " + r.get(k));
             }
         }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> castMap(Map<?, ?> m) {
+        return (Map<String, Object>) m;
     }
 
     private HttpRequest.Builder request(String path, String key) {

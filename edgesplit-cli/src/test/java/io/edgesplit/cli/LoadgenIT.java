@@ -93,4 +93,26 @@ class LoadgenIT {
         assertThat(down.code()).isEqualTo(2);
         assertThat(down.err()).contains("nothing answers");
     }
+
+    @Test
+    void policiesRunOneAfterAnotherOnTheClusterOfAFileUnderTheSameBandwidthTrace() throws Exception {
+        CliTest.Run r = run("bench", "loadgen", "--cluster", "../examples/cluster-emulated.yaml", "--policy", "adaptive,equal-split",
+                "--scenario", "offline", "--model", "builtin:minilm", "--samples", "12", "--min-duration-s", "0",
+                "--bandwidth-trace", "builtin:norway_bus_1", "--bandwidth-start-s", "28", "--bandwidth-speedup", "4", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode s = json.readTree(r.out());
+        assertThat(s.path("emulated").asText()).contains("EMULATED");
+        assertThat(s.path("bandwidth_trace").path("trace").asText()).isEqualTo("builtin:norway_bus_1");
+        JsonNode adaptive = s.path("policies").path("adaptive");
+        JsonNode equal = s.path("policies").path("equal-split");
+        assertThat(adaptive.path("samples").asInt()).isEqualTo(12);
+        assertThat(equal.path("failed_samples").asInt()).isZero();
+        assertThat(equal.path("plan").size()).as("an equal split over the three measured nodes").isGreaterThan(1);
+        assertThat(s.path("ratios_to_adaptive").path("adaptive").path("result").asDouble()).isEqualTo(1.0);
+        assertThat(s.path("ratios_to_adaptive").path("equal-split").path("result").asDouble()).isPositive();
+        CliTest.Run bad = run("bench", "loadgen", "--cluster", "../examples/cluster-emulated.yaml", "--policy", "fastest",
+                "--scenario", "offline", "--model", "builtin:minilm");
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err()).contains("unknown policy 'fastest'");
+    }
 }

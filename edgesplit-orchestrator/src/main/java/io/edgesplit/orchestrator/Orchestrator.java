@@ -358,6 +358,11 @@ public final class Orchestrator implements AutoCloseable {
         return new ClusterSnapshot(base.nodes(), links, base.source());
     }
 
+    /** The cluster as the controller sees it now: the ready, profiled workers and the links as measured. */
+    public ClusterSnapshot snapshot() {
+        return onController(() -> snapshot(profiled()));
+    }
+
     /** The workers ready and profiled: what a plan may use. */
     private List<Member> profiled() {
         return members.values().stream().filter(m -> m.state == State.READY && m.blockMs != null).toList();

@@ -85,9 +85,9 @@ final class LangChain4jBenchCommand implements Callable<Integer> {
         }
 
         err.println("EdgeSplit, one worker process (" + cores + " threads)");
-        Pass one = edgeSplit(texts, List.<String[]>of(new String[] {"a", String.valueOf(cores)}), null);
+        Pass one = edgeSplit(texts, List.of(new Worker("a", cores)), null);
         err.println("EdgeSplit, split over three worker processes (1 thread each)");
-        Pass split = edgeSplit(texts, List.of(new String[] {"a", "1"}, new String[] {"b", "1"}, new String[] {"c", "1"}),
+        Pass split = edgeSplit(texts, List.of(new Worker("a", 1), new Worker("b", 1), new Worker("c", 1)),
                 List.of(new Stage(NodeId.of("a"), 0, 2, 1, 1), new Stage(NodeId.of("b"), 3, 4, 1, 1),
                         new Stage(NodeId.of("c"), 5, 6, 1, 1)));
 
@@ -142,15 +142,18 @@ final class LangChain4jBenchCommand implements Callable<Integer> {
         }
     }
 
-    /** An orchestrator and the HTTP API in this process, these workers ({name, threads}), and the plan given (null: its own). */
-    private Pass edgeSplit(List<String> texts, List<String[]> workers, List<Stage> plan) throws Exception {
+    /** A worker process of the run: its name and intra-op threads. */
+    private record Worker(String name, int threads) {}
+
+    /** An orchestrator and the HTTP API in this process, these workers, and the plan given (null: its own). */
+    private Pass edgeSplit(List<String> texts, List<Worker> workers, List<Stage> plan) throws Exception {
         OrchestratorConfig c = OrchestratorConfig.defaults(MODEL, Policy.of(Objective.LATENCY)).withMinWorkers(workers.size())
                 .withProfileTokens(16).withSwitching(2.0, 0.1, 0); // the plan measured stays the plan
         List<WorkerProcess> started = new ArrayList<>();
         try (Orchestrator o = Orchestrator.start(c, "127.0.0.1", 0, 0);
                 HttpApi api = HttpApi.start(o, new HttpApi.Options(0, 64, Duration.ofMinutes(5)))) {
-            for (String[] w : workers) {
-                started.add(WorkerProcess.start(w[0], "edge", Integer.parseInt(w[1]), 1.0, "127.0.0.1:" + o.controlPort(), 0));
+            for (Worker w : workers) {
+                started.add(WorkerProcess.start(w.name(), "edge", w.threads(), 1.0, "127.0.0.1:" + o.controlPort(), 0));
             }
             o.awaitTraffic(Duration.ofMinutes(5));
             if (plan != null) {

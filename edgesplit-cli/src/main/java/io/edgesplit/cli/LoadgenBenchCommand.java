@@ -128,6 +128,10 @@ final class LoadgenBenchCommand implements Callable<Integer> {
     boolean json;
 
     private final ObjectMapper mapper = new ObjectMapper();
+    /** What the samples send, made at the first run. */
+    private Sizes sizes;
+    /** The model's tokenizer, when a trace sizes the prompts with it; closed at the end. */
+    private io.edgesplit.onnx.text.Tokenizer tokenizer;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     @Override
@@ -204,6 +208,9 @@ final class LoadgenBenchCommand implements Callable<Integer> {
             root.put("policies", byPolicy);
             root.put("ratios_to_adaptive", ratios(byPolicy));
         }
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(root));
@@ -216,7 +223,9 @@ final class LoadgenBenchCommand implements Callable<Integer> {
     /** One scenario run (or server search, or trace replay) against the API at {@link #url}. */
     private Map<String, Object> measure(Scenario sc, String key) throws Exception {
         boolean generative = kind(key).equals("completions");
-        Sizes sizes = trace == null ? fixed(generative) : traced(generative);
+        if (sizes == null) { // the same samples for every policy: the trace and the model's tokenizer are read once
+            sizes = trace == null ? fixed(generative) : traced(generative);
+        }
         LoadGen.SystemUnderTest sut = generative ? completions(key, sizes) : embeddings(key, sizes);
         Duration min = Duration.ofMillis((long) (minDurationS * 1000));
         LoadGen.Settings settings = new LoadGen.Settings(sc, min, minQueries != null ? minQueries : sc.officialMinQueries,
@@ -361,6 +370,7 @@ final class LoadgenBenchCommand implements Callable<Integer> {
         }
         int context = m.contextLength();
         io.edgesplit.onnx.text.Tokenizer tok = m.tokenizer().open();
+        tokenizer = tok;
         String[] words = String.join(" ", DemoTexts.paragraphs()).split(" ");
         Map<Integer, String> byLength = new java.util.concurrent.ConcurrentHashMap<>();
         java.util.function.IntFunction<String> firstWords = w -> {

@@ -119,15 +119,7 @@ public final class AdaptationScenario {
             progress.accept(way.name().toLowerCase() + ": " + o.nodes().size() + " workers joining, profiling " + o.model());
             Encoding traffic = orch.encoding(Duration.ofMinutes(10));
             String source = config.source();
-            Set<String> names = new java.util.HashSet<>();
-            names.add(source);
-            o.nodes().forEach(n -> names.add(n.name()));
-            for (Link l : o.links()) {
-                if (names.contains(l.from().value()) && names.contains(l.to().value())) {
-                    emulate(orch, source, l.from().value(), l.to().value(), l.bandwidthBytesPerS(), l.latencyMs());
-                    emulate(orch, source, l.to().value(), l.from().value(), l.bandwidthBytesPerS(), l.latencyMs());
-                }
-            }
+            emulateLinks(orch, source, o.nodes(), o.links());
             AnalyzedModel am = orch.model();
             List<Map<String, OnnxTensor>> inputs = new ArrayList<>();
             for (int i = 0; i < o.distinctInputs(); i++) {
@@ -241,6 +233,19 @@ public final class AdaptationScenario {
     }
 
     /** Sets one direction of a link (EMULATED): on the gateway when it leaves the source, else on the sending worker. */
+    /** Every configured link between the source and these nodes, both ways, EMULATED at its configured rate and latency. */
+    static void emulateLinks(Orchestrator orch, String source, List<Node> nodes, List<Link> links) {
+        Set<String> names = new java.util.HashSet<>();
+        names.add(source);
+        nodes.forEach(n -> names.add(n.name()));
+        for (Link l : links) {
+            if (names.contains(l.from().value()) && names.contains(l.to().value())) {
+                emulate(orch, source, l.from().value(), l.to().value(), l.bandwidthBytesPerS(), l.latencyMs());
+                emulate(orch, source, l.to().value(), l.from().value(), l.bandwidthBytesPerS(), l.latencyMs());
+            }
+        }
+    }
+
     static void emulate(Orchestrator orch, String source, String from, String to, double bytesPerS, double latencyMs) {
         Gateway.LinkSpec spec = new Gateway.LinkSpec(bytesPerS, latencyMs);
         if (from.equals(source)) {

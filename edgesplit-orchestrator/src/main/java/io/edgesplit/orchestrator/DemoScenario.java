@@ -382,14 +382,7 @@ public final class DemoScenario implements AutoCloseable {
         int i = 0;
         while (!stopLoad) {
             String text = texts.get(i++ % texts.size());
-            request(ENCODER, "/v1/embeddings", Map.of("model", ENCODER, "input", text), text, body -> {
-                JsonNode e = body.path("data").get(0).path("embedding");
-                double[] v = new double[e.size()];
-                for (int k = 0; k < v.length; k++) {
-                    v[k] = e.get(k).asDouble();
-                }
-                return v;
-            }, 1);
+            request(ENCODER, "/v1/embeddings", Map.of("model", ENCODER, "input", text), text, DemoScenario::embedding, 1);
         }
     }
 
@@ -399,16 +392,19 @@ public final class DemoScenario implements AutoCloseable {
         while (!stopLoad) {
             String text = texts.get(i++ % texts.size());
             request(RESTRICTED_LANE, "/v1/embeddings", Map.of("model", ENCODER, "input", text, "privacy_class", RESTRICTED),
-                    text, body -> {
-                        JsonNode e = body.path("data").get(0).path("embedding");
-                        double[] v = new double[e.size()];
-                        for (int k = 0; k < v.length; k++) {
-                            v[k] = e.get(k).asDouble();
-                        }
-                        return v;
-                    }, 1);
+                    text, DemoScenario::embedding, 1);
             sleep(250);
         }
+    }
+
+    /** The first embedding of an embeddings answer. */
+    private static double[] embedding(JsonNode body) {
+        JsonNode e = body.path("data").get(0).path("embedding");
+        double[] v = new double[e.size()];
+        for (int k = 0; k < v.length; k++) {
+            v[k] = e.get(k).asDouble();
+        }
+        return v;
     }
 
     private void completionClient() {

@@ -38,7 +38,7 @@ public final class LinkMonitor {
     private final Map<String, Double> estimates = new ConcurrentHashMap<>();
     /** Recent rates per link (at ms, bytes/s), oldest first; guarded by itself. */
     private final Map<String, ArrayDeque<double[]>> recent = new ConcurrentHashMap<>();
-    private final Map<String, Long> seenTransfers = new ConcurrentHashMap<>();
+    private final Map<String, Long> seenLarge = new ConcurrentHashMap<>();
     private final ArrayDeque<Sample> series = new ArrayDeque<>();
     private final java.util.function.BiFunction<String, String, Double> latencyMs;
     private final java.util.function.BiFunction<String, String, Double> configured;
@@ -66,7 +66,7 @@ public final class LinkMonitor {
     public void update(String from, Telemetry t, long nowMs) {
         for (LinkRate l : t.getLinksList()) {
             String k = key(from, l.getPeer());
-            Long seen = seenTransfers.put(k, l.getLargeTransfers());
+            Long seen = seenLarge.put(k, l.getLargeTransfers());
             if (seen != null && seen == l.getLargeTransfers()) {
                 continue; // nothing large sent since the last report
             }
@@ -115,7 +115,7 @@ public final class LinkMonitor {
     public void forget(String node) {
         estimates.keySet().removeIf(k -> k.startsWith(node + "->") || k.endsWith("->" + node));
         recent.keySet().removeIf(k -> k.startsWith(node + "->") || k.endsWith("->" + node));
-        seenTransfers.keySet().removeIf(k -> k.startsWith(node + "->") || k.endsWith("->" + node));
+        seenLarge.keySet().removeIf(k -> k.startsWith(node + "->") || k.endsWith("->" + node));
     }
 
     public List<Sample> series() {

@@ -12,10 +12,8 @@ import io.edgesplit.worker.WorkerProcess;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -70,17 +68,7 @@ public final class LocalSite implements AutoCloseable {
             }
             progress.accept(policy + ": " + nodes.size() + " workers joining, profiling " + model);
             o.awaitTraffic(Duration.ofMinutes(10));
-            Set<String> names = new HashSet<>();
-            names.add(config.source());
-            nodes.forEach(n -> names.add(n.name()));
-            for (Link l : links) {
-                if (names.contains(l.from().value()) && names.contains(l.to().value())) {
-                    AdaptationScenario.emulate(o, config.source(), l.from().value(), l.to().value(), l.bandwidthBytesPerS(),
-                            l.latencyMs());
-                    AdaptationScenario.emulate(o, config.source(), l.to().value(), l.from().value(), l.bandwidthBytesPerS(),
-                            l.latencyMs());
-                }
-            }
+            AdaptationScenario.emulateLinks(o, config.source(), nodes, links);
             if (!policy.equals(ADAPTIVE) && !policy.equals(STATIC)) {
                 PlanResult r = Baselines.named(policy).plan(o.model().profile(), o.snapshot(), o.policy());
                 if (!(r instanceof PlanResult.Plan p)) {

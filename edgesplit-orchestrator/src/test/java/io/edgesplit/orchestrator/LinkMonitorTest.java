@@ -38,7 +38,7 @@ class LinkMonitorTest {
             lastLargeMs = ms;
         }
         return Telemetry.newBuilder().addLinks(LinkRate.newBuilder().setPeer("b").setTransfers(transfers).setLargeTransfers(large)
-                .setLastLargeBytes(lastLargeBytes).setLastLargeMs(lastLargeMs).setBytesEwma(bytes).setMsEwma(ms)).build();
+                .setLastLargeBytes(lastLargeBytes).setLastLargeMs(lastLargeMs)).build();
     }
 
     @Test

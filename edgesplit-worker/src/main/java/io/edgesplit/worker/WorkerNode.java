@@ -89,8 +89,6 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
         private long transfers;
         private double ewma;
         private double lastMs;
-        private double msEwma;
-        private double bytesEwma;
         private long largeTransfers;
         private double lastLargeBytes;
         private double lastLargeMs;
@@ -99,8 +97,6 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
             double rate = bytes / Math.max(nanos / 1e9, 1e-9);
             lastMs = nanos / 1e6;
             ewma = transfers == 0 ? rate : 0.8 * ewma + 0.2 * rate;
-            msEwma = transfers == 0 ? lastMs : 0.8 * msEwma + 0.2 * lastMs;
-            bytesEwma = transfers == 0 ? bytes : 0.8 * bytesEwma + 0.2 * bytes;
             transfers++;
             if (bytes >= LARGE_BYTES) {
                 largeTransfers++;
@@ -111,7 +107,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
 
         synchronized io.edgesplit.wire.v1.LinkRate wire(String peer) {
             return io.edgesplit.wire.v1.LinkRate.newBuilder().setPeer(peer).setTransfers(transfers)
-                    .setBytesPerSEwma(ewma).setLastMs(lastMs).setMsEwma(msEwma).setBytesEwma(bytesEwma)
+                    .setBytesPerSEwma(ewma).setLastMs(lastMs)
                     .setLargeTransfers(largeTransfers).setLastLargeBytes(lastLargeBytes).setLastLargeMs(lastLargeMs).build();
         }
     }

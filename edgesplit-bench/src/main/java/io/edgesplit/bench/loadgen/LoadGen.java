@@ -90,7 +90,7 @@ public final class LoadGen {
         final ConcurrentLinkedQueue<long[]> samples = new ConcurrentLinkedQueue<>(); // {index, latency, first token, tokens}
         final AtomicLong failed = new AtomicLong();
         final AtomicLong outstanding = new AtomicLong();
-        volatile int maxOutstanding;
+        final java.util.concurrent.atomic.AtomicInteger maxOutstanding = new java.util.concurrent.atomic.AtomicInteger();
         final List<Long> issueOffsets = new ArrayList<>();
 
         CompletableFuture<Void> issue(SystemUnderTest sut, long index, long fromNanos, long startNanos) {
@@ -98,12 +98,7 @@ public final class LoadGen {
             synchronized (issueOffsets) {
                 issueOffsets.add(now - startNanos);
             }
-            long o = outstanding.incrementAndGet();
-            if (o > maxOutstanding) {
-                synchronized (this) {
-                    maxOutstanding = (int) Math.max(maxOutstanding, o);
-                }
-            }
+            maxOutstanding.accumulateAndGet((int) outstanding.incrementAndGet(), Math::max);
             CompletableFuture<Done> f;
             try {
                 f = sut.issue(index);
@@ -131,7 +126,7 @@ public final class LoadGen {
             return new Run(s, Arrays.stream(all).mapToLong(x -> x[1]).toArray(), queryLatencies,
                     Arrays.stream(all).mapToLong(x -> x[2]).filter(x -> x >= 0).toArray(),
                     Arrays.stream(all).mapToLong(x -> x[3]).filter(x -> x >= 0).toArray(), queries, failed.get(), durationNanos,
-                    lastIssueNanos, List.copyOf(issueOffsets), maxOutstanding);
+                    lastIssueNanos, List.copyOf(issueOffsets), maxOutstanding.get());
         }
     }
 
@@ -262,8 +257,9 @@ public final class LoadGen {
             out.put("time_to_first_token_ns", latencies(run.firstTokenLatencies()));
             out.put("time_per_output_token_ns", latencies(run.timePerOutputToken()));
         }
-        double issueS = (sc == Scenario.OFFLINE ? run.durationNanos() : run.lastIssueNanos()) / 1e9;
-        boolean minDuration = (sc == Scenario.OFFLINE ? run.durationNanos() : run.lastIssueNanos()) >= s.minDuration().toNanos();
+        // as LoadGen judges the duration: offline by its one query's end, the others by the last query issued
+        long issueNanos = sc == Scenario.OFFLINE ? run.durationNanos() : run.lastIssueNanos();
+        boolean minDuration = issueNanos >= s.minDuration().toNanos();
         boolean minQueries = run.queries() >= s.minQueries();
         boolean early = true;
         boolean constraints = true;
@@ -301,7 +297,7 @@ public final class LoadGen {
                 out.put("result", run.sampleLatencies().length / (run.durationNanos() / 1e9));
             }
         }
-        out.put("issue_s", issueS);
+        out.put("issue_s", issueNanos / 1e9);
         out.put("min_duration_met", minDuration);
         out.put("min_queries_met", minQueries);
         out.put("early_stopping_met", early);

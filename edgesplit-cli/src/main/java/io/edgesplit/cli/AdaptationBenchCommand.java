@@ -109,6 +109,7 @@ final class AdaptationBenchCommand implements Callable<Integer> {
         writeCsv(csv, results);
         plot(png, results);
         Map<String, Object> report = report(results, options, csv, png);
+        report.put("command", BenchCommand.commandLine(spec));
         PrintWriter o = spec.commandLine().getOut();
         if (json) {
             o.println(Json.write(report));

@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
 /** {@code edgesplit bench ...}: measurements, always as ratios against a baseline run alongside. */
 @Command(name = "bench", description = "Benchmarks.", subcommands = {BenchCommand.SplitOverhead.class, PlannerBenchCommand.class, DataPlaneBenchCommand.class, PipelineBenchCommand.class,
         PredictionBenchCommand.class, AdaptationBenchCommand.class, MigrationBenchCommand.class,
-        BenchCommand.Decode.class, LoadgenBenchCommand.class, LangChain4jBenchCommand.class})
+        BenchCommand.Decode.class, LoadgenBenchCommand.class, LangChain4jBenchCommand.class, ReportBenchCommand.class})
 public final class BenchCommand {
 
     @Command(name = "split-overhead",
@@ -89,11 +89,25 @@ public final class BenchCommand {
         }
     }
 
+    /** The command line that ran {@code spec}'s command, as a user would type it. */
+    static String commandLine(CommandSpec spec) {
+        List<String> words = new java.util.ArrayList<>();
+        for (CommandSpec c = spec; c != null; c = c.parent()) {
+            words.addFirst(c.parent() == null ? "./edgesplit" : c.name());
+        }
+        spec.commandLine().getParseResult().originalArgs().stream().dropWhile(a -> !a.startsWith("-")).forEach(words::add);
+        return String.join(" ", words);
+    }
+
     static Map<String, Object> machine() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("cores", Runtime.getRuntime().availableProcessors());
-        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
         m.put("java", Runtime.version().toString());
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            m.put("memory_gib", Math.round(os.getTotalMemorySize() / (double) (1L << 30)));
+        }
+        m.put("gpu", "none used");
         return m;
     }
 

@@ -98,7 +98,8 @@ final class LangChain4jBenchCommand implements Callable<Integer> {
         root.put("sentences", texts.size());
         root.put("source", "STS Benchmark test split (Cer et al., SemEval-2017)");
         root.put("emulated", "nothing: worker processes on this machine's loopback, ONNX Runtime, gRPC, HTTP");
-        root.put("machine", Map.of("cores", cores, "java", System.getProperty("java.version")));
+        root.put("machine", BenchCommand.machine());
+        root.put("command", BenchCommand.commandLine(spec));
         List<Map<String, Object>> systems = new ArrayList<>();
         systems.add(system("langchain4j embedAll (in process)", lcRate, lcMs, lcRate, 0.0, "ONNX Runtime defaults, in process"));
         systems.add(system("edgesplit, one worker", one.rate(texts.size()), one.ms, lcRate, maxDiff(reference, one.embeddings),

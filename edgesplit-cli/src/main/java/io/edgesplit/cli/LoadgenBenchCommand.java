@@ -93,6 +93,14 @@ final class LoadgenBenchCommand implements Callable<Integer> {
     @Option(names = "--latency-bound-ms", paramLabel = "MS", description = "server: the bound on the 99th percentile latency")
     double latencyBoundMs;
 
+    @Option(names = "--ttft-bound-ms", paramLabel = "MS", description = "server, generative models: the bound on the 99th "
+            + "percentile time to first token")
+    double ttftBoundMs;
+
+    @Option(names = "--tpot-bound-ms", paramLabel = "MS", description = "server, generative models: the bound on the 99th "
+            + "percentile time per output token")
+    double tpotBoundMs;
+
     @Option(names = "--search", split = ",", paramLabel = "LO,HI", description = "server: find the highest QPS within the bound between LO and HI")
     List<Double> search;
 
@@ -151,8 +159,12 @@ final class LoadgenBenchCommand implements Callable<Integer> {
         if (sc == Scenario.SERVER && trace == null && search == null && !(targetQps > 0)) {
             throw EdgeSplitException.invalidArgument("the server scenario needs --target-qps Q, --search LO,HI or --trace T");
         }
-        if (sc == Scenario.SERVER && trace == null && !(latencyBoundMs > 0)) {
-            throw EdgeSplitException.invalidArgument("the server scenario needs --latency-bound-ms");
+        if (sc == Scenario.SERVER && trace == null && !(latencyBoundMs > 0) && !(ttftBoundMs > 0) && !(tpotBoundMs > 0)) {
+            throw EdgeSplitException.invalidArgument("the server scenario needs --latency-bound-ms (or, for generative models, "
+                    + "--ttft-bound-ms and --tpot-bound-ms)");
+        }
+        if (ttftBoundMs < 0 || tpotBoundMs < 0 || latencyBoundMs < 0) {
+            throw EdgeSplitException.invalidArgument("latency bounds must be >= 0");
         }
         if (!(promptScale > 0) || !(outputScale > 0)) {
             throw EdgeSplitException.invalidArgument("--prompt-scale and --output-scale must be > 0");
@@ -169,6 +181,8 @@ final class LoadgenBenchCommand implements Callable<Integer> {
         }
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("benchmark", "loadgen");
+        root.put("machine", BenchCommand.machine());
+        root.put("command", BenchCommand.commandLine(spec));
         root.put("rules", "MLPerf Inference LoadGen scenarios, early stopping at 0.99 confidence");
         if (cluster == null) {
             root.put("emulated", "whatever the EdgeSplit behind the URL emulates (device speeds, links: see its own output); "
@@ -178,8 +192,16 @@ final class LoadgenBenchCommand implements Callable<Integer> {
             root.put("emulated", "device speeds and links as " + cluster.getFileName() + " says (EMULATED: workers stretch compute "
                     + "by 1/speed, senders delay by the link's rate and latency); processes, ONNX Runtime, gRPC and HTTP are real");
             root.put("cluster", cluster.toString());
-            AdaptationScenario.Options site = AdaptationBenchCommand.options(ClusterFile.read(cluster), model, 64, 1, null, 0, 1,
-                    0, 0);
+            io.edgesplit.onnx.load.LoadedModel loaded = load();
+            boolean generative = !io.edgesplit.onnx.graph.StatePair.detect(loaded.proto().getGraph().getInputList().stream()
+                    .map(v -> v.getName()).toList(), loaded.proto().getGraph().getOutputList().stream().map(v -> v.getName())
+                    .toList()).isEmpty();
+            sizes = trace == null ? fixed(generative) : traced(generative, loaded);
+            // encoders are profiled at the mean length of what the samples send, so that the bound is of these requests
+            int profileTokens = generative ? 1 : meanTokens(loaded);
+            root.put("profile_tokens", profileTokens);
+            AdaptationScenario.Options site = AdaptationBenchCommand.options(ClusterFile.read(cluster), model, profileTokens, 1,
+                    null, 0, 1, 0, 0);
             io.edgesplit.orchestrator.BandwidthTrace bw = bandwidthTrace == null ? null
                     : io.edgesplit.orchestrator.BandwidthTrace.read(bandwidthTrace);
             if (bandwidthLink != null && bandwidthLink.size() != 2) {
@@ -188,20 +210,36 @@ final class LoadgenBenchCommand implements Callable<Integer> {
             String[] traced = bandwidthLink == null ? null : bandwidthLink.toArray(String[]::new);
             Map<String, Map<String, Object>> byPolicy = new LinkedHashMap<>();
             for (String policy : policies) {
-                try (LocalSite s = LocalSite.start(model, 64, site.nodes(), site.links(), policy,
+                try (LocalSite s = LocalSite.start(model, profileTokens, site.nodes(), site.links(), policy,
                         line -> spec.commandLine().getErr().println(line))) {
                     url = s.url();
                     if (bw != null) {
-                        traced = traced != null ? traced : s.busiestLink(64);
+                        traced = traced != null ? traced : s.busiestLink(profileTokens);
                         s.followTrace(bw, bandwidthStartS, bandwidthSpeedup, traced[0], traced[1]);
                         root.put("bandwidth_trace", Map.of("trace", bw.name(), "link", traced[0] + "<->" + traced[1], "start_s",
                                 bandwidthStartS, "speedup", bandwidthSpeedup, "emulated", true));
                     }
-                    Map<String, Object> m = measure(sc, null);
-                    s.stopTrace();
+                    Map<String, Object> m;
+                    List<Map<String, Object>> switches;
+                    try (PhysicalBound bound = new PhysicalBound(s, bw == null ? null : traced)) {
+                        m = measure(sc, null);
+                        s.stopTrace();
+                        bound.close();
+                        int perQuery = samples != null && sc == Scenario.OFFLINE ? samples : sc.samplesPerQuery;
+                        m.put("physical_bound", bound.summary(m, generative, perQuery));
+                        switches = s.orchestrator().decisions().entries("switch").stream()
+                                .filter(e -> !"forced".equals(e.get("cause"))) // a baseline's placement is not a switch
+                                .map(e -> {
+                                    Map<String, Object> one = new LinkedHashMap<>();
+                                    one.put("t_s", bound.offsetS(((Number) e.get("time_ms")).longValue()));
+                                    one.put("to", e.get("chosen_plan"));
+                                    one.put("cause", e.get("cause"));
+                                    return one;
+                                }).toList();
+                    }
                     m.put("plan", s.orchestrator().currentPlan());
-                    m.put("plan_switches", s.orchestrator().decisions().entries("switch").stream()
-                            .filter(e -> !"forced".equals(e.get("cause"))).count()); // a baseline's placement is not a switch
+                    m.put("plan_switches", switches.size());
+                    m.put("switches", switches);
                     byPolicy.put(policy, m);
                 }
             }
@@ -224,13 +262,18 @@ final class LoadgenBenchCommand implements Callable<Integer> {
     private Map<String, Object> measure(Scenario sc, String key) throws Exception {
         boolean generative = kind(key).equals("completions");
         if (sizes == null) { // the same samples for every policy: the trace and the model's tokenizer are read once
-            sizes = trace == null ? fixed(generative) : traced(generative);
+            sizes = trace == null ? fixed(generative) : traced(generative, load());
+        }
+        if (!generative && (ttftBoundMs > 0 || tpotBoundMs > 0)) {
+            throw EdgeSplitException.invalidArgument("--ttft-bound-ms and --tpot-bound-ms are for generative models; " + model
+                    + " is an encoder");
         }
         LoadGen.SystemUnderTest sut = generative ? completions(key, sizes) : embeddings(key, sizes);
         Duration min = Duration.ofMillis((long) (minDurationS * 1000));
         LoadGen.Settings settings = new LoadGen.Settings(sc, min, minQueries != null ? minQueries : sc.officialMinQueries,
                 min.multipliedBy(2).plusMinutes(2), sc == Scenario.SERVER ? Math.max(targetQps, 1e-9) : 0,
-                (long) (latencyBoundMs * 1e6), samples != null && sc == Scenario.OFFLINE ? samples : sc.samplesPerQuery, seed);
+                (long) (latencyBoundMs * 1e6), samples != null && sc == Scenario.OFFLINE ? samples : sc.samplesPerQuery, seed)
+                .withTokenBounds((long) (ttftBoundMs * 1e6), (long) (tpotBoundMs * 1e6));
         Map<String, Object> result;
         if (sizes.trace() != null) {
             LoadGen.Settings replay = new LoadGen.Settings(sc, Duration.ZERO, 1, sizes.trace().span().multipliedBy(2).plusMinutes(2),
@@ -356,21 +399,18 @@ final class LoadgenBenchCommand implements Callable<Integer> {
      * as the model's own tokenizer counts them, outputs of (output tokens x --output-scale) tokens,
      * both within its context.
      */
-    private Sizes traced(boolean generative) {
+    private Sizes traced(boolean generative, io.edgesplit.onnx.load.LoadedModel m) {
         io.edgesplit.bench.loadgen.AzureTrace t;
         try {
             t = io.edgesplit.bench.loadgen.AzureTrace.read(trace).window(traceStartS, traceDurationS, traceSpeedup);
         } catch (IllegalArgumentException e) {
             throw EdgeSplitException.invalidArgument("--trace: " + e.getMessage());
         }
-        io.edgesplit.onnx.load.LoadedModel m = new io.edgesplit.onnx.load.OnnxModelLoader(io.edgesplit.onnx.load.LoadLimits.defaults())
-                .load(model);
         if (m.tokenizer() == null) {
             throw EdgeSplitException.invalidArgument("--trace sizes prompts with the model's tokenizer; " + model + " has none");
         }
         int context = m.contextLength();
-        io.edgesplit.onnx.text.Tokenizer tok = m.tokenizer().open();
-        tokenizer = tok;
+        io.edgesplit.onnx.text.Tokenizer tok = tokenizer(m);
         String[] words = String.join(" ", DemoTexts.paragraphs()).split(" ");
         Map<Integer, String> byLength = new java.util.concurrent.ConcurrentHashMap<>();
         java.util.function.IntFunction<String> firstWords = w -> {
@@ -403,6 +443,32 @@ final class LoadgenBenchCommand implements Callable<Integer> {
             return textOf.apply(n);
         };
         return new Sizes(text, out, t);
+    }
+
+    private io.edgesplit.onnx.load.LoadedModel load() {
+        return new io.edgesplit.onnx.load.OnnxModelLoader(io.edgesplit.onnx.load.LoadLimits.defaults()).load(model);
+    }
+
+    /** The model's tokenizer, opened once (closed at the end of the command). */
+    private io.edgesplit.onnx.text.Tokenizer tokenizer(io.edgesplit.onnx.load.LoadedModel m) {
+        if (tokenizer == null) {
+            tokenizer = m.tokenizer().open();
+        }
+        return tokenizer;
+    }
+
+    /** The mean token count of the first 256 samples' texts (64 when the model has no tokenizer). */
+    private int meanTokens(io.edgesplit.onnx.load.LoadedModel m) {
+        if (m.tokenizer() == null) {
+            return 64;
+        }
+        io.edgesplit.onnx.text.Tokenizer tok = tokenizer(m);
+        int n = sizes.trace() == null ? 256 : Math.min(256, sizes.trace().requests().size());
+        long sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += tok.encode(sizes.text().apply(i)).length;
+        }
+        return (int) Math.max(1, Math.round((double) sum / Math.max(1, n)));
     }
 
     private LoadGen.SystemUnderTest embeddings(String key, Sizes sizes) {

@@ -32,6 +32,8 @@ public final class LocalSite implements AutoCloseable {
     private final List<WorkerProcess> workers;
     private final List<Link> links;
     private volatile Thread follower;
+    /** The traced link's EMULATED rate now, bytes/s (NaN when no trace is followed). */
+    private volatile double traced = Double.NaN;
 
     private LocalSite(Orchestrator orchestrator, HttpApi api, List<WorkerProcess> workers, List<Link> links) {
         this.orchestrator = orchestrator;
@@ -110,6 +112,7 @@ public final class LocalSite implements AutoCloseable {
             while (!Thread.currentThread().isInterrupted()) {
                 double t = startS + (System.nanoTime() - t0) / 1e9 * speedup;
                 double bw = trace.mbpsAt(t) * 1e6 / 8 * scale;
+                traced = bw;
                 AdaptationScenario.emulate(orchestrator, "gateway", a, b, bw, l.latencyMs());
                 AdaptationScenario.emulate(orchestrator, "gateway", b, a, bw, l.latencyMs());
                 try {
@@ -133,6 +136,12 @@ public final class LocalSite implements AutoCloseable {
             }
             follower = null;
         }
+        traced = Double.NaN;
+    }
+
+    /** The rate (bytes/s) the traced link is EMULATED at now, or NaN when no trace is followed. */
+    public double tracedBandwidth() {
+        return traced;
     }
 
     public String url() {

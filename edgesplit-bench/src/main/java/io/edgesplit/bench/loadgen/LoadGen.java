@@ -43,9 +43,11 @@ public final class LoadGen {
      * @param latencyBoundNanos server: the bound its percentile must keep (0: none)
      * @param samplesPerQuery multi-stream: samples per query; offline: samples in its one query
      * @param seed of the arrival schedule
+     * @param ttftBoundNanos server, generative: the bound on the 99th percentile time to first token (0: none)
+     * @param tpotBoundNanos server, generative: the bound on the 99th percentile time per output token (0: none)
      */
     public record Settings(Scenario scenario, Duration minDuration, long minQueries, Duration maxDuration, double targetQps,
-            long latencyBoundNanos, int samplesPerQuery, long seed) {
+            long latencyBoundNanos, int samplesPerQuery, long seed, long ttftBoundNanos, long tpotBoundNanos) {
         public Settings {
             if (minQueries < 1 || samplesPerQuery < 1 || minDuration.isNegative() || maxDuration.compareTo(minDuration) < 0) {
                 throw new IllegalArgumentException("min queries and samples per query must be >= 1, and max duration >= min duration");
@@ -53,6 +55,15 @@ public final class LoadGen {
             if (scenario == Scenario.SERVER && !(targetQps > 0)) {
                 throw new IllegalArgumentException("the server scenario needs a target QPS > 0");
             }
+            if (ttftBoundNanos < 0 || tpotBoundNanos < 0) {
+                throw new IllegalArgumentException("token latency bounds must be >= 0");
+            }
+        }
+
+        /** Settings without bounds on token latencies. */
+        public Settings(Scenario scenario, Duration minDuration, long minQueries, Duration maxDuration, double targetQps,
+                long latencyBoundNanos, int samplesPerQuery, long seed) {
+            this(scenario, minDuration, minQueries, maxDuration, targetQps, latencyBoundNanos, samplesPerQuery, seed, 0, 0);
         }
 
         /** The scenario's official settings (600 s, its minimum queries). */
@@ -62,17 +73,24 @@ public final class LoadGen {
         }
 
         public Settings withQps(double qps) {
-            return new Settings(scenario, minDuration, minQueries, maxDuration, qps, latencyBoundNanos, samplesPerQuery, seed);
+            return new Settings(scenario, minDuration, minQueries, maxDuration, qps, latencyBoundNanos, samplesPerQuery, seed,
+                    ttftBoundNanos, tpotBoundNanos);
+        }
+
+        /** These settings with bounds on the 99th percentile time to first token and time per output token (0: none). */
+        public Settings withTokenBounds(long ttftNanos, long tpotNanos) {
+            return new Settings(scenario, minDuration, minQueries, maxDuration, targetQps, latencyBoundNanos, samplesPerQuery, seed,
+                    ttftNanos, tpotNanos);
         }
     }
 
     /**
-     * A run: its latencies (per sample and, for multi-stream, per query, in issue order), how long it
-     * took, and what failed.
+     * A run: its latencies (per sample and, for multi-stream, per query, in issue order), when each
+     * sample completed (ns from the start, in issue order), how long it took, and what failed.
      */
     public record Run(Settings settings, long[] sampleLatencies, long[] queryLatencies, long[] firstTokenLatencies,
-            long[] timePerOutputToken, long queries, long failed, long durationNanos, long lastIssueNanos,
-            List<Long> issueOffsets, int maxOutstanding) {}
+            long[] timePerOutputToken, long[] completionOffsets, long queries, long failed, long durationNanos,
+            long lastIssueNanos, List<Long> issueOffsets, int maxOutstanding) {}
 
     private LoadGen() {}
 
@@ -87,7 +105,7 @@ public final class LoadGen {
 
     /** Times of samples and their outcome, filled from the system's callbacks. */
     private static final class Record {
-        final ConcurrentLinkedQueue<long[]> samples = new ConcurrentLinkedQueue<>(); // {index, latency, first token, tokens}
+        final ConcurrentLinkedQueue<long[]> samples = new ConcurrentLinkedQueue<>(); // {index, latency, first token, tpot, end}
         final AtomicLong failed = new AtomicLong();
         final AtomicLong outstanding = new AtomicLong();
         final java.util.concurrent.atomic.AtomicInteger maxOutstanding = new java.util.concurrent.atomic.AtomicInteger();
@@ -114,7 +132,7 @@ public final class LoadGen {
                     long first = done.firstTokenNanos() > 0 ? done.firstTokenNanos() - fromNanos : -1;
                     long tpot = done.outputTokens() > 1 && done.firstTokenNanos() > 0
                             ? (end - done.firstTokenNanos()) / (done.outputTokens() - 1) : -1;
-                    samples.add(new long[] {index, end - fromNanos, first, tpot});
+                    samples.add(new long[] {index, end - fromNanos, first, tpot, end - startNanos});
                 }
                 return null;
             });
@@ -125,7 +143,8 @@ public final class LoadGen {
             Arrays.sort(all, (a, b) -> Long.compare(a[0], b[0]));
             return new Run(s, Arrays.stream(all).mapToLong(x -> x[1]).toArray(), queryLatencies,
                     Arrays.stream(all).mapToLong(x -> x[2]).filter(x -> x >= 0).toArray(),
-                    Arrays.stream(all).mapToLong(x -> x[3]).filter(x -> x >= 0).toArray(), queries, failed.get(), durationNanos,
+                    Arrays.stream(all).mapToLong(x -> x[3]).filter(x -> x >= 0).toArray(),
+                    Arrays.stream(all).mapToLong(x -> x[4]).toArray(), queries, failed.get(), durationNanos,
                     lastIssueNanos, List.copyOf(issueOffsets), maxOutstanding.get());
         }
     }
@@ -283,20 +302,38 @@ public final class LoadGen {
                 out.put("target_qps", s.targetQps());
                 out.put("result", run.sampleLatencies().length > 1 ? (run.sampleLatencies().length - 1) / (run.durationNanos() / 1e9) : 0);
                 out.put("latency_bound_ns", s.latencyBoundNanos());
-                long p = percentile(run.sampleLatencies(), sc.percentile);
-                boolean within = s.latencyBoundNanos() <= 0 || p <= s.latencyBoundNanos();
-                out.put("performance_constraints_met", within);
-                constraints = within;
-                long shortfall = s.latencyBoundNanos() <= 0 ? 0 : EarlyStopping.serverShortfall(run.sampleLatencies(),
-                        s.latencyBoundNanos(), sc.percentile);
-                early = shortfall == 0;
-                out.put("early_stopping", Map.of("more_queries_needed", shortfall));
+                // each bound on its 99th percentile, as LoadGen checks the latency (and, for LLMs, TTFT and TPOT)
+                Map<String, Object> met = new LinkedHashMap<>();
+                Map<String, Object> more = new LinkedHashMap<>();
+                long[][] measured = {run.sampleLatencies(), run.firstTokenLatencies(), run.timePerOutputToken()};
+                long[] bounds = {s.latencyBoundNanos(), s.ttftBoundNanos(), s.tpotBoundNanos()};
+                String[] names = {"latency", "time_to_first_token", "time_per_output_token"};
+                out.put("ttft_bound_ns", s.ttftBoundNanos());
+                out.put("tpot_bound_ns", s.tpotBoundNanos());
+                for (int k = 0; k < 3; k++) {
+                    if (bounds[k] <= 0) {
+                        continue;
+                    }
+                    long p = percentile(measured[k], sc.percentile);
+                    boolean within = p >= 0 && p <= bounds[k];
+                    met.put(names[k], within);
+                    constraints &= within;
+                    long shortfall = measured[k].length == 0 ? s.minQueries()
+                            : EarlyStopping.serverShortfall(measured[k], bounds[k], sc.percentile);
+                    more.put(names[k], shortfall);
+                    early &= shortfall == 0;
+                }
+                out.put("performance_constraints_met", constraints);
+                out.put("constraints", met);
+                out.put("early_stopping", Map.of("more_queries_needed", more));
             }
             case OFFLINE -> {
                 out.put("metric", "samples per second");
                 out.put("result", run.sampleLatencies().length / (run.durationNanos() / 1e9));
             }
         }
+        out.put("latency_quantiles_ns", quantiles(sc == Scenario.MULTI_STREAM ? run.queryLatencies() : run.sampleLatencies()));
+        out.put("throughput_timeline", timeline(run));
         out.put("issue_s", issueNanos / 1e9);
         out.put("min_duration_met", minDuration);
         out.put("min_queries_met", minQueries);
@@ -311,6 +348,31 @@ public final class LoadGen {
         out.put("settings", Map.of("min_duration_s", s.minDuration().toMillis() / 1000.0, "min_queries", s.minQueries(),
                 "samples_per_query", s.samplesPerQuery(), "seed", s.seed()));
         return out;
+    }
+
+    /** The 0th to 100th percentiles of {@code v} in steps of 1 (nearest rank): enough for a CDF plot. */
+    static long[] quantiles(long[] v) {
+        if (v.length == 0) {
+            return new long[0];
+        }
+        long[] sorted = v.clone();
+        Arrays.sort(sorted);
+        long[] q = new long[101];
+        for (int i = 0; i <= 100; i++) {
+            q[i] = sorted[Math.max(0, Math.min(sorted.length - 1, (int) Math.ceil(i / 100.0 * sorted.length) - 1))];
+        }
+        return q;
+    }
+
+    /** Completed samples per second in consecutive bins of the run (1 s, or longer for runs over 2 minutes). */
+    static Map<String, Object> timeline(Run run) {
+        double binS = Math.max(1, Math.ceil(run.durationNanos() / 1e9 / 120));
+        int bins = (int) Math.max(1, Math.ceil(run.durationNanos() / 1e9 / binS));
+        double[] rate = new double[bins];
+        for (long t : run.completionOffsets()) {
+            rate[(int) Math.min(bins - 1, t / 1e9 / binS)] += 1 / binS;
+        }
+        return Map.of("bin_s", binS, "samples_per_s", rate);
     }
 
     private static Map<String, Object> latencies(long[] v) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
@@ -94,6 +95,58 @@ class LoadGenTest {
         Map<String, Object> slow = LoadGen.summary(LoadGen.run(set, delayed(80, -1)));
         assertThat(slow.get("performance_constraints_met")).isEqualTo(false);
         assertThat(slow.get("result_valid")).isEqualTo(false);
+    }
+
+    /** A generative system: its first token after {@code firstMs}, then {@code tokens - 1} more {@code perTokenMs} apart. */
+    private LoadGen.SystemUnderTest generating(long firstMs, long perTokenMs, int tokens) {
+        return sample -> {
+            CompletableFuture<LoadGen.Done> f = new CompletableFuture<>();
+            long[] first = new long[1];
+            timer.schedule(() -> {
+                first[0] = System.nanoTime();
+                timer.schedule(() -> f.complete(new LoadGen.Done(first[0], tokens)), perTokenMs * (tokens - 1), TimeUnit.MILLISECONDS);
+            }, firstMs, TimeUnit.MILLISECONDS);
+            return f;
+        };
+    }
+
+    @Test
+    void aGenerativeServerRunIsJudgedByItsTimeToFirstTokenAndTimePerOutputToken() throws Exception {
+        LoadGen.Settings set = new LoadGen.Settings(Scenario.SERVER, Duration.ofMillis(300), 40, Duration.ofSeconds(30), 100, 0,
+                1, 5);
+        LoadGen.Run run = LoadGen.run(set, generating(5, 4, 5));
+        assertThat(run.firstTokenLatencies()).hasSize(40);
+        assertThat(LoadGen.percentile(run.timePerOutputToken(), 0.5)).isGreaterThanOrEqualTo(4_000_000);
+
+        Map<String, Object> loose = LoadGen.summary(new LoadGen.Run(set.withTokenBounds(2_000_000_000L, 1_000_000_000L),
+                run.sampleLatencies(), run.queryLatencies(), run.firstTokenLatencies(), run.timePerOutputToken(),
+                run.completionOffsets(), run.queries(), run.failed(), run.durationNanos(), run.lastIssueNanos(), run.issueOffsets(),
+                run.maxOutstanding()));
+        assertThat(loose.get("performance_constraints_met")).isEqualTo(true);
+        assertThat(List.copyOf(((Map<?, ?>) loose.get("constraints")).keySet())).isEqualTo(List.of("time_to_first_token", "time_per_output_token"));
+
+        Map<String, Object> tight = LoadGen.summary(new LoadGen.Run(set.withTokenBounds(2_000_000_000L, 1_000_000L),
+                run.sampleLatencies(), run.queryLatencies(), run.firstTokenLatencies(), run.timePerOutputToken(),
+                run.completionOffsets(), run.queries(), run.failed(), run.durationNanos(), run.lastIssueNanos(), run.issueOffsets(),
+                run.maxOutstanding()));
+        assertThat(tight.get("performance_constraints_met")).as("every token takes over 4 ms, the bound is 1 ms").isEqualTo(false);
+        assertThat(((Map<?, ?>) tight.get("constraints")).get("time_per_output_token")).isEqualTo(false);
+        assertThat(((Map<?, ?>) tight.get("constraints")).get("time_to_first_token")).isEqualTo(true);
+        assertThat(tight.get("result_valid")).isEqualTo(false);
+    }
+
+    @Test
+    void theSummaryCarriesQuantilesForACdfAndCompletionsOverTime() throws Exception {
+        LoadGen.Run run = LoadGen.run(settings(Scenario.SINGLE_STREAM, 1, 0, 0, 1).withQps(0), delayed(10, -1));
+        Map<String, Object> s = LoadGen.summary(run);
+        long[] q = (long[]) s.get("latency_quantiles_ns");
+        assertThat(q).hasSize(101).isSorted();
+        assertThat(q[0]).isEqualTo(java.util.Arrays.stream(run.sampleLatencies()).min().getAsLong());
+        assertThat(q[100]).isEqualTo(java.util.Arrays.stream(run.sampleLatencies()).max().getAsLong());
+        Map<?, ?> t = (Map<?, ?>) s.get("throughput_timeline");
+        double[] rate = (double[]) t.get("samples_per_s");
+        assertThat(java.util.Arrays.stream(rate).sum() * (double) t.get("bin_s")).isCloseTo(run.sampleLatencies().length, within(1e-6));
+        assertThat(run.completionOffsets()).hasSize(run.sampleLatencies().length).isSorted();
     }
 
     @Test

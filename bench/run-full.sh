@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The full benchmark run of issue 8 on one machine: all four MLPerf LoadGen scenarios for an encoder
+# (MiniLM) and a generative model (stories260K), each under every placement policy on the emulated
+# cluster of examples/cluster-emulated.yaml, the Azure trace replay, the LangChain4j comparison and the
+# adaptation scenario; then the Markdown report with its plots. Sized for 2 cores (about 50 minutes),
+# far below MLPerf's official minimums, which every result says.
+# Usage: bench/run-full.sh OUT_DIR [POLICIES]   (POLICIES: comma-separated, default all)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+out="${1:?usage: bench/run-full.sh OUT_DIR [POLICIES]}"
+policies="${2:-adaptive,static,single-node,neurosurgeon,memory-proportional,equal-split,petals}"
+mkdir -p "$out"
+es() { "$root/edgesplit" "$@"; }
+cluster="$root/examples/cluster-emulated.yaml"
+run() { # name, then the loadgen arguments
+  local name="$1"; shift
+  echo "== $name: $(date -u +%H:%M:%S)" >&2
+  es bench loadgen --cluster "$cluster" --policy "$policies" --json "$@" > "$out/$name.json.part"
+  mv "$out/$name.json.part" "$out/$name.json"
+}
+trace=(--bandwidth-trace builtin:norway_bus_1 --bandwidth-start-s 28 --bandwidth-speedup 2)
+
+run encoder-single-stream --scenario single-stream --model builtin:minilm --min-duration-s 20 --min-queries 64 "${trace[@]}"
+run encoder-multi-stream --scenario multi-stream --model builtin:minilm --min-duration-s 15 --min-queries 32
+run encoder-server --scenario server --model builtin:minilm --target-qps 6 --latency-bound-ms 400 --min-duration-s 20 \
+  --min-queries 100 "${trace[@]}"
+run encoder-offline --scenario offline --model builtin:minilm --samples 256 --min-duration-s 0
+
+run generative-single-stream --scenario single-stream --model builtin:stories260k --max-tokens 32 --min-duration-s 15 --min-queries 32
+run generative-multi-stream --scenario multi-stream --model builtin:stories260k --max-tokens 32 --min-duration-s 15 --min-queries 8
+run generative-server --scenario server --model builtin:stories260k --max-tokens 32 --target-qps 4 --ttft-bound-ms 500 \
+  --tpot-bound-ms 100 --min-duration-s 20 --min-queries 80
+run generative-offline --scenario offline --model builtin:stories260k --max-tokens 32 --samples 64 --min-duration-s 0
+run generative-azure-conv --scenario server --model builtin:stories260k --trace builtin:azure-conv --trace-duration-s 30 \
+  --max-tokens 32
+
+echo "== langchain4j: $(date -u +%H:%M:%S)" >&2
+es bench langchain4j --json > "$out/langchain4j.json"
+echo "== adaptation: $(date -u +%H:%M:%S)" >&2
+es bench adaptation --out "$out/adaptation-timeline" --json > "$out/adaptation.json"
+mv "$out/adaptation-timeline/timeline.png" "$out/adaptation-timeline.png"
+rm -rf "$out/adaptation-timeline"
+es bench report "$out"
+echo "== done: $(date -u +%H:%M:%S)" >&2

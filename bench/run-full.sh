@@ -3,7 +3,8 @@
 # (MiniLM) and a generative model (stories260K), each under every placement policy on the emulated
 # cluster of examples/cluster-emulated.yaml, the Azure trace replay, the LangChain4j comparison and the
 # adaptation scenario; then the Markdown report with its plots. Sized for 2 cores (about 50 minutes),
-# far below MLPerf's official minimums, which every result says.
+# far below MLPerf's official minimums, which every result says. As root it also runs the
+# testbed's site as network namespaces (testbed/loadgen.sh) beside the same site emulated.
 # Usage: bench/run-full.sh OUT_DIR [POLICIES]   (POLICIES: comma-separated, default all)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -15,8 +16,11 @@ cluster="$root/examples/cluster-emulated.yaml"
 run() { # name, then the loadgen arguments
   local name="$1"; shift
   echo "== $name: $(date -u +%H:%M:%S)" >&2
-  es bench loadgen --cluster "$cluster" --policy "$policies" --json "$@" > "$out/$name.json.part"
-  mv "$out/$name.json.part" "$out/$name.json"
+  if es bench loadgen --cluster "$cluster" --policy "$policies" --json "$@" > "$out/$name.json.part"; then
+    mv "$out/$name.json.part" "$out/$name.json"
+  else
+    echo "== $name FAILED (kept $out/$name.json.part)" >&2
+  fi
 }
 trace=(--bandwidth-trace builtin:norway_bus_1 --bandwidth-start-s 28 --bandwidth-speedup 2)
 
@@ -33,6 +37,18 @@ run generative-server --scenario server --model builtin:stories260k --max-tokens
 run generative-offline --scenario offline --model builtin:stories260k --max-tokens 32 --samples 64 --min-duration-s 0
 run generative-azure-conv --scenario server --model builtin:stories260k --trace builtin:azure-conv --trace-duration-s 30 \
   --max-tokens 32
+
+# the same scenario on the testbed's site twice: emulated in the processes, then as network namespaces with
+# tc tbf and cgroup CPU quotas (root only)
+echo "== testbed-emulated: $(date -u +%H:%M:%S)" >&2
+es bench loadgen --cluster "$root/testbed/cluster-testbed.yaml" --policy adaptive --scenario single-stream \
+  --model builtin:minilm --min-duration-s 20 --min-queries 64 --json > "$out/testbed-emulated.json" \
+  || echo "== testbed-emulated FAILED" >&2
+if [ "$(id -u)" = 0 ]; then
+  echo "== testbed-netns: $(date -u +%H:%M:%S)" >&2
+  "$root/testbed/loadgen.sh" "$out/testbed-netns.json" -- --scenario single-stream --min-duration-s 20 --min-queries 64 \
+    || echo "== testbed-netns FAILED" >&2
+fi
 
 echo "== langchain4j: $(date -u +%H:%M:%S)" >&2
 es bench langchain4j --json > "$out/langchain4j.json"

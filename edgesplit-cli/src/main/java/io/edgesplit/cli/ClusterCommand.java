@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
  * sending paths. What was started is kept in a state folder so that {@code down} finds it.
  */
 @Command(name = "cluster", description = "Start and stop the workers of a cluster file as local processes.",
-        subcommands = {ClusterCommand.Up.class, ClusterCommand.Down.class, ClusterCommand.Status.class})
+        subcommands = {ClusterCommand.Up.class, ClusterCommand.Down.class, ClusterCommand.Status.class, ClusterCommand.Hosts.class})
 final class ClusterCommand {
     static final String STATE_FILE = "cluster.json";
 
@@ -168,6 +168,40 @@ final class ClusterCommand {
             Files.writeString(tmp, Json.write(root));
             Files.move(tmp, stateFile(state), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+    }
+
+    /**
+     * {@code edgesplit cluster hosts}: each node of a cluster file as a host of the network-namespace
+     * testbed ({@code testbed/up.sh}) reads it: tab-separated name, zone, threads, speed (the CPU
+     * quota's fraction of a core per thread) and the rate of its link to and from the source in
+     * bit/s (its uplink and downlink there; 0 without such a link).
+     */
+    @Command(name = "hosts", description = "The nodes of a cluster file as testbed hosts (TSV: name, zone, threads, speed, "
+            + "uplink bit/s, downlink bit/s).")
+    static final class Hosts implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--config", required = true, paramLabel = "FILE", description = "cluster file")
+        Path config;
+
+        @Override
+        public Integer call() {
+            ClusterFile file = ClusterFile.read(config);
+            int cores = Runtime.getRuntime().availableProcessors();
+            PrintWriter out = spec.commandLine().getOut();
+            for (ClusterFile.NodeSpec n : file.nodes()) {
+                double speed = n.times() instanceof ClusterFile.Measured m ? Math.min(1.0, m.speed()) : 1.0;
+                out.printf(Locale.ROOT, "%s\t%s\t%d\t%.3f\t%d\t%d%n", n.id().value(), n.zone(), Math.max(1, Math.min(n.cores(), cores)),
+                        speed, rate(file, n.id(), file.source()), rate(file, file.source(), n.id()));
+            }
+            return EdgeSplitCli.OK;
+        }
+
+        private static long rate(ClusterFile file, io.edgesplit.core.cluster.NodeId from, io.edgesplit.core.cluster.NodeId to) {
+            return file.links().stream().filter(l -> l.from().equals(from) && l.to().equals(to)).findFirst()
+                    .map(l -> Math.round(l.bandwidthBytesPerS() * 8)).orElse(0L);
         }
     }
 

@@ -72,6 +72,10 @@ final class LoadgenBenchCommand implements Callable<Integer> {
     @Option(names = "--bandwidth-speedup", paramLabel = "X", description = "bandwidth trace seconds per second. Default: ${DEFAULT-VALUE}")
     double bandwidthSpeedup = 1;
 
+    @Option(names = "--site", paramLabel = "TEXT", description = "with --url: how the site behind it runs, for the report "
+            + "(what is emulated and what is real; testbed/loadgen.sh says it for the network-namespace testbed)")
+    String site;
+
     @Option(names = "--api-key-env", paramLabel = "VAR", description = "send the API key in this environment variable")
     String apiKeyEnv;
 
@@ -132,6 +136,11 @@ final class LoadgenBenchCommand implements Callable<Integer> {
     @Option(names = "--output-scale", paramLabel = "F", description = "trace output tokens times F, at most --max-tokens. Default: ${DEFAULT-VALUE}")
     double outputScale = 0.125;
 
+    @Option(names = "--warmup-s", paramLabel = "S", description = "untimed samples one after another before each run (JIT, "
+            + "connections): at least this long and until latencies are steady, at most 4 times it (0: none); with --cluster "
+            + "the bandwidth trace starts after it. Default: ${DEFAULT-VALUE}")
+    double warmupS = 5;
+
     @Option(names = "--json", description = "print JSON")
     boolean json;
 
@@ -149,6 +158,9 @@ final class LoadgenBenchCommand implements Callable<Integer> {
             sc = Scenario.parse(scenario);
         } catch (IllegalArgumentException e) {
             throw EdgeSplitException.invalidArgument("--scenario: " + e.getMessage());
+        }
+        if (!(warmupS >= 0)) {
+            throw EdgeSplitException.invalidArgument("--warmup-s must be >= 0");
         }
         if (!(minDurationS >= 0) || maxTokens < 1 || (minQueries != null && minQueries < 1) || (samples != null && samples < 1)) {
             throw EdgeSplitException.invalidArgument("--min-duration-s must be >= 0, --max-tokens, --min-queries and --samples >= 1");
@@ -185,9 +197,10 @@ final class LoadgenBenchCommand implements Callable<Integer> {
         root.put("command", BenchCommand.commandLine(spec));
         root.put("rules", "MLPerf Inference LoadGen scenarios, early stopping at 0.99 confidence");
         if (cluster == null) {
-            root.put("emulated", "whatever the EdgeSplit behind the URL emulates (device speeds, links: see its own output); "
-                    + "the load and the measurements here are real");
-            root.putAll(measure(sc, key));
+            root.put("emulated", site != null ? site : "whatever the EdgeSplit behind the URL emulates (device speeds, links: "
+                    + "see its own output); the load and the measurements here are real");
+            root.putAll(measure(sc, key, () -> { }));
+            root.put("plan", servedPlan(key));
         } else {
             root.put("emulated", "device speeds and links as " + cluster.getFileName() + " says (EMULATED: workers stretch compute "
                     + "by 1/speed, senders delay by the link's rate and latency); processes, ONNX Runtime, gRPC and HTTP are real");
@@ -215,27 +228,39 @@ final class LoadgenBenchCommand implements Callable<Integer> {
                     url = s.url();
                     if (bw != null) {
                         traced = traced != null ? traced : s.busiestLink(profileTokens);
-                        s.followTrace(bw, bandwidthStartS, bandwidthSpeedup, traced[0], traced[1]);
                         root.put("bandwidth_trace", Map.of("trace", bw.name(), "link", traced[0] + "<->" + traced[1], "start_s",
                                 bandwidthStartS, "speedup", bandwidthSpeedup, "emulated", true));
                     }
+                    String[] link = bw == null ? null : traced;
+                    PhysicalBound[] bound = new PhysicalBound[1];
                     Map<String, Object> m;
                     List<Map<String, Object>> switches;
-                    try (PhysicalBound bound = new PhysicalBound(s, bw == null ? null : traced)) {
-                        m = measure(sc, null);
+                    try {
+                        // the trace and the bound start with the measured run, after the warm-up
+                        m = measure(sc, null, () -> {
+                            if (link != null) {
+                                s.followTrace(bw, bandwidthStartS, bandwidthSpeedup, link[0], link[1]);
+                            }
+                            bound[0] = new PhysicalBound(s, link);
+                        });
                         s.stopTrace();
-                        bound.close();
+                        bound[0].close();
                         int perQuery = samples != null && sc == Scenario.OFFLINE ? samples : sc.samplesPerQuery;
-                        m.put("physical_bound", bound.summary(m, generative, perQuery));
+                        m.put("physical_bound", bound[0].summary(m, generative, perQuery));
                         switches = s.orchestrator().decisions().entries("switch").stream()
                                 .filter(e -> !"forced".equals(e.get("cause"))) // a baseline's placement is not a switch
+                                .filter(e -> bound[0].offsetS(((Number) e.get("time_ms")).longValue()) >= 0)
                                 .map(e -> {
                                     Map<String, Object> one = new LinkedHashMap<>();
-                                    one.put("t_s", bound.offsetS(((Number) e.get("time_ms")).longValue()));
+                                    one.put("t_s", bound[0].offsetS(((Number) e.get("time_ms")).longValue()));
                                     one.put("to", e.get("chosen_plan"));
                                     one.put("cause", e.get("cause"));
                                     return one;
                                 }).toList();
+                    } finally {
+                        if (bound[0] != null) {
+                            bound[0].close();
+                        }
                     }
                     m.put("plan", s.orchestrator().currentPlan());
                     m.put("plan_switches", switches.size());
@@ -259,7 +284,8 @@ final class LoadgenBenchCommand implements Callable<Integer> {
     }
 
     /** One scenario run (or server search, or trace replay) against the API at {@link #url}. */
-    private Map<String, Object> measure(Scenario sc, String key) throws Exception {
+    /** @param started called after the warm-up, as the measured run begins */
+    private Map<String, Object> measure(Scenario sc, String key, Runnable started) throws Exception {
         boolean generative = kind(key).equals("completions");
         if (sizes == null) { // the same samples for every policy: the trace and the model's tokenizer are read once
             sizes = trace == null ? fixed(generative) : traced(generative, load());
@@ -269,6 +295,13 @@ final class LoadgenBenchCommand implements Callable<Integer> {
                     + " is an encoder");
         }
         LoadGen.SystemUnderTest sut = generative ? completions(key, sizes) : embeddings(key, sizes);
+        long warm;
+        try {
+            warm = LoadGen.warmUp(sut, Duration.ofMillis((long) (warmupS * 1000)));
+        } catch (IllegalStateException e) {
+            throw new EdgeSplitException(io.edgesplit.core.error.ErrorCode.RUNTIME_FAILED, "loadgen: " + e.getMessage(), e);
+        }
+        started.run();
         Duration min = Duration.ofMillis((long) (minDurationS * 1000));
         LoadGen.Settings settings = new LoadGen.Settings(sc, min, minQueries != null ? minQueries : sc.officialMinQueries,
                 min.multipliedBy(2).plusMinutes(2), sc == Scenario.SERVER ? Math.max(targetQps, 1e-9) : 0,
@@ -294,6 +327,7 @@ final class LoadgenBenchCommand implements Callable<Integer> {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("system_under_test", Map.of("url", url, "model", model, "kind", generative ? "completions" : "embeddings",
                 "privacy_class", privacyClass == null ? "" : privacyClass, "max_tokens", generative ? maxTokens : 0));
+        root.put("warmup", Map.of("seconds", warmupS, "samples", warm, "measured", false));
         root.putAll(result);
         return root;
     }
@@ -359,6 +393,22 @@ final class LoadgenBenchCommand implements Callable<Integer> {
             b.header("X-EdgeSplit-Privacy-Class", privacyClass);
         }
         return b;
+    }
+
+    /** The plan the API serves the model on now, as its admin API tells (null when it does not say). */
+    private List<String> servedPlan(String key) {
+        try {
+            HttpResponse<String> r = http.send(request("/api/plan?model=" + java.net.URLEncoder.encode(model,
+                    java.nio.charset.StandardCharsets.UTF_8), key).GET().build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) {
+                return null;
+            }
+            List<String> stages = new java.util.ArrayList<>();
+            mapper.readTree(r.body()).path("stages").forEach(n -> stages.add(n.asText()));
+            return stages;
+        } catch (Exception e) {
+            return null; // the plan is context for the report, not a measurement
+        }
     }
 
     /** The model's kind as the API lists it ("embeddings" or "completions"). */

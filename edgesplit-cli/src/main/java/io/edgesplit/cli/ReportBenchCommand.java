@@ -260,8 +260,10 @@ final class ReportBenchCommand implements Callable<Integer> {
                 .append(" (`").append(stem).append(".json`)\n\n");
         command(md, r);
         JsonNode lat = r.path("latency_ns");
-        md.append("| metric | result | p50 | p90 | p99 | failed | valid | below official minimums |\n|---|---|---|---|---|---|---|---|\n");
-        md.append("| ").append(r.path("metric").asText()).append(" | ").append(metric(r)).append(" | ").append(ms(lat.path("p50")))
+        md.append("| plan | metric | result | p50 | p90 | p99 | failed | valid | below official minimums |\n")
+                .append("|---|---|---|---|---|---|---|---|---|\n");
+        md.append("| ").append(String.join(", ", strings(r.path("plan")))).append(" | ").append(r.path("metric").asText()).append(" | ")
+                .append(metric(r)).append(" | ").append(ms(lat.path("p50")))
                 .append(" | ").append(ms(lat.path("p90"))).append(" | ").append(ms(lat.path("p99"))).append(" | ")
                 .append(r.path("failed_samples").asText()).append(" | ").append(r.path("result_valid").asText()).append(" | ")
                 .append(r.path("below_official_minimums").asText()).append(" |\n\n");

@@ -83,4 +83,23 @@ class ClusterCommandTest {
         assertThat(up.err()).contains("rocket").contains("speed 3.0");
         assertThat(Files.exists(dir.resolve("s").resolve("cluster.json"))).isFalse();
     }
+
+    @Test
+    void hostsListsEachNodeForTheTestbedWithItsQuotaAndTheRatesOfItsLinkToTheSource(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("site.yaml");
+        Files.writeString(config, """
+                name: two-nodes
+                nodes:
+                  - {name: slow, zone: trusted, cores: 1, memory: 1GiB, profile: measure, speed: 0.5}
+                  - {name: fast, zone: edge, cores: 64, memory: 1GiB, profile: measure}
+                links:
+                  - {from: gateway, to: slow, bandwidth: 100Mbit, latency-ms: 1}
+                  - {from: slow, to: fast, bandwidth: 50Mbit, latency-ms: 2}
+                """);
+        CliTest.Run hosts = run("cluster", "hosts", "--config", config.toString());
+        assertThat(hosts.code()).as(hosts.err()).isZero();
+        int cores = Math.min(64, Runtime.getRuntime().availableProcessors());
+        assertThat(hosts.out().lines().toList()).containsExactly("slow\ttrusted\t1\t0.500\t100000000\t100000000",
+                "fast\tedge\t" + cores + "\t1.000\t0\t0"); // fast has no link to the gateway
+    }
 }

@@ -110,6 +110,45 @@ class LoadgenIT {
         assertThat(equal.path("plan").size()).as("an equal split over the three measured nodes").isGreaterThan(1);
         assertThat(s.path("ratios_to_adaptive").path("adaptive").path("result").asDouble()).isEqualTo(1.0);
         assertThat(s.path("ratios_to_adaptive").path("equal-split").path("result").asDouble()).isPositive();
+        assertThat(s.path("command").asText()).startsWith("./edgesplit bench loadgen --cluster");
+        for (JsonNode p : List.of(adaptive, equal)) {
+            JsonNode bound = p.path("physical_bound");
+            double best = bound.path("best_latency_ms").asDouble();
+            assertThat(best).as(bound.toString()).isPositive();
+            assertThat(bound.path("served_plan_latency_ms").asDouble()).as("no plan beats the best one")
+                    .isGreaterThanOrEqualTo(best * (1 - 1e-9));
+            assertThat(bound.path("throughput_efficiency").asDouble()).isPositive();
+            assertThat(bound.path("timeline").path("emulated_bytes_per_s").size()).isPositive();
+            JsonNode tl = p.path("throughput_timeline");
+            double completed = 0;
+            for (JsonNode v : tl.path("samples_per_s")) {
+                completed += v.asDouble() * tl.path("bin_s").asDouble();
+            }
+            assertThat(completed).isCloseTo(12, org.assertj.core.api.Assertions.within(1e-6));
+            assertThat(p.path("latency_quantiles_ns").size()).isEqualTo(101);
+            assertThat(p.path("switches").size()).isEqualTo(p.path("plan_switches").asInt());
+        }
+        assertThat(equal.path("physical_bound").path("served_plan_latency_ms").asDouble())
+                .as("equal-split's plan is not the fastest one").isGreaterThan(equal.path("physical_bound").path("best_latency_ms")
+                        .asDouble());
+
+        // the report of this result: its table and its three plots
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("edgesplit-report");
+        java.nio.file.Files.writeString(dir.resolve("policies.json"), r.out());
+        java.nio.file.Files.writeString(dir.resolve("notes.json"), "{\"benchmark\": \"something-else\"}");
+        CliTest.Run report = run("bench", "report", dir.toString());
+        assertThat(report.code()).as(report.err()).isZero();
+        String md = java.nio.file.Files.readString(dir.resolve("report.md"));
+        assertThat(md).contains("## offline on builtin:minilm: policies side by side", "| adaptive | ", "| equal-split | ",
+                "Bandwidth trace (EMULATED): builtin:norway_bus_1", "notes.json (benchmark 'something-else' has no report section)");
+        for (String png : List.of("policies-latency-cdf.png", "policies-throughput.png", "policies-bandwidth.png")) {
+            assertThat(md).contains("](" + png + ")");
+            java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(dir.resolve(png).toFile());
+            assertThat(img.getWidth()).as(png).isEqualTo(1000);
+        }
+        CliTest.Run empty = run("bench", "report", java.nio.file.Files.createTempDirectory("edgesplit-empty").toString());
+        assertThat(empty.code()).isEqualTo(2);
+        assertThat(empty.err()).contains("no *.json results");
         CliTest.Run bad = run("bench", "loadgen", "--cluster", "../examples/cluster-emulated.yaml", "--policy", "fastest",
                 "--scenario", "offline", "--model", "builtin:minilm");
         assertThat(bad.code()).isEqualTo(2);

@@ -94,6 +94,48 @@ public final class LoadGen {
 
     private LoadGen() {}
 
+    /**
+     * Untimed samples one after another, as a submitter warms a system up before LoadGen measures it
+     * (JIT, connections, caches): for at least {@code d} and until the system is steady, that is the
+     * median of the last 8 samples' latencies is within 10% of the median of the 8 before them, but
+     * at most 4 x {@code d}. None for a zero duration. Returns how many completed; a failed one ends
+     * the warm-up with its error.
+     */
+    public static long warmUp(SystemUnderTest sut, Duration d) throws InterruptedException {
+        if (d.isZero()) {
+            return 0;
+        }
+        long start = System.nanoTime();
+        List<Long> latencies = new ArrayList<>();
+        while (true) {
+            long t0 = System.nanoTime();
+            try {
+                sut.issue(latencies.size()).get(Math.max(d.toSeconds(), 60), TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                throw new IllegalStateException("warm-up sample " + latencies.size() + " failed: " + e.getMessage(), e);
+            }
+            latencies.add(System.nanoTime() - t0);
+            long elapsed = System.nanoTime() - start;
+            if (elapsed >= 4 * d.toNanos() || (elapsed >= d.toNanos() && steady(latencies, WARMUP_WINDOW))) {
+                return latencies.size();
+            }
+        }
+    }
+
+    static final int WARMUP_WINDOW = 8;
+
+    /** Whether the median of the last {@code w} values is within 10% of the median of the {@code w} before them. */
+    static boolean steady(List<Long> v, int w) {
+        if (v.size() < 2 * w) {
+            return false;
+        }
+        long[] last = v.subList(v.size() - w, v.size()).stream().mapToLong(Long::longValue).toArray();
+        long[] before = v.subList(v.size() - 2 * w, v.size() - w).stream().mapToLong(Long::longValue).toArray();
+        double a = percentile(last, 0.5);
+        double b = percentile(before, 0.5);
+        return Math.abs(a - b) <= 0.1 * b;
+    }
+
     /** Runs the scenario of {@code s} against {@code sut}. */
     public static Run run(Settings s, SystemUnderTest sut) throws InterruptedException {
         return switch (s.scenario()) {

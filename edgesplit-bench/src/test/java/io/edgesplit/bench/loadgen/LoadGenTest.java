@@ -150,6 +150,31 @@ class LoadGenTest {
     }
 
     @Test
+    void theWarmUpIssuesOneSampleAtATimeForItsDurationAndStopsAtAFailure() throws Exception {
+        assertThat(LoadGen.warmUp(delayed(1, -1), Duration.ZERO)).isZero();
+        assertThat(issued.get()).isZero();
+        long n = LoadGen.warmUp(delayed(5, -1), Duration.ofMillis(100));
+        assertThat(n).as("steady from the start: 16 samples decide").isGreaterThanOrEqualTo(16);
+        assertThat(issued.get()).isEqualTo((int) n);
+        assertThat(outstanding.get()).isZero();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LoadGen.warmUp(delayed(1, 0), Duration.ofMillis(100)))
+                .hasMessageContaining("warm-up sample 0 failed");
+    }
+
+    @Test
+    void theWarmUpIsSteadyWhenTheLastMedianIsWithinTenPercentOfTheOneBefore() {
+        List<Long> falling = new java.util.ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            falling.add(100L - i * 3); // a JIT still at work: 100 .. 55
+        }
+        assertThat(LoadGen.steady(falling, 8)).isFalse();
+        List<Long> flat = new java.util.ArrayList<>(java.util.Collections.nCopies(8, 50L));
+        flat.addAll(java.util.Collections.nCopies(8, 54L));
+        assertThat(LoadGen.steady(flat, 8)).isTrue();
+        assertThat(LoadGen.steady(flat.subList(0, 15), 8)).as("too few").isFalse();
+    }
+
+    @Test
     void offlineIssuesEverySampleAtOnce() throws Exception {
         LoadGen.Run run = LoadGen.run(settings(Scenario.OFFLINE, 1, 0, 0, 64), delayed(30, -1));
         assertThat(run.maxOutstanding()).isEqualTo(64);

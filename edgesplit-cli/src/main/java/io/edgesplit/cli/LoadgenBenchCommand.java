@@ -485,11 +485,13 @@ final class LoadgenBenchCommand implements Callable<Integer> {
             return firstWords.apply(lo);
         });
         List<io.edgesplit.bench.loadgen.AzureTrace.Request> q = t.requests();
+        // the run issues each request once; the warm-up before it may go round the trace
+        java.util.function.LongFunction<io.edgesplit.bench.loadgen.AzureTrace.Request> req = i -> q.get((int) (i % q.size()));
         java.util.function.LongToIntFunction out = i -> generative
-                ? (int) Math.max(1, Math.min(maxTokens, Math.round(q.get((int) i).outputTokens() * outputScale))) : 0;
+                ? (int) Math.max(1, Math.min(maxTokens, Math.round(req.apply(i).outputTokens() * outputScale))) : 0;
         java.util.function.LongFunction<String> text = i -> {
             int room = generative ? context - out.applyAsInt(i) - 2 : context - 2;
-            int n = (int) Math.max(1, Math.min(room, Math.round(q.get((int) i).promptTokens() * promptScale)));
+            int n = (int) Math.max(1, Math.min(room, Math.round(req.apply(i).promptTokens() * promptScale)));
             return textOf.apply(n);
         };
         return new Sizes(text, out, t);

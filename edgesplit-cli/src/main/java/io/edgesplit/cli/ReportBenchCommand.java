@@ -125,12 +125,18 @@ final class ReportBenchCommand implements Callable<Integer> {
         }
     }
 
+    /** A policy's measured run: the run itself, or a server search's highest valid trial. */
+    private static JsonNode measured(JsonNode policy) {
+        return policy.has("trials") ? policy.path("best_run") : policy;
+    }
+
     private void policies(StringBuilder md, JsonNode r, String stem, Path plots) throws IOException {
         JsonNode policies = r.path("policies");
         JsonNode first = policies.elements().next();
         String model = first.path("system_under_test").path("model").asText();
         String scenario = first.path("scenario").asText();
-        boolean generative = first.has("time_per_output_token_ns");
+        boolean generative = measured(first).has("time_per_output_token_ns");
+        boolean search = first.has("trials");
         md.append("## ").append(scenario).append(" on ").append(model).append(": policies side by side (`").append(stem)
                 .append(".json`)\n\n");
         command(md, r);
@@ -141,6 +147,9 @@ final class ReportBenchCommand implements Callable<Integer> {
                     .append("x.\n\n");
         }
         md.append("Metric: ").append(first.path("metric").asText()).append(". ");
+        if (search) {
+            md.append("Latencies, failures and validity are those of the highest valid trial (or of none: blank). ");
+        }
         md.append(generative ? "The bound is per output token (a decode step), beside the measured time per output token.\n\n"
                 : "The bound is per request, beside the measured median latency.\n\n");
         md.append("| policy | plan at the end | switches | metric | p50 | p90 | p99 | bound | efficiency | ratio to adaptive "
@@ -152,7 +161,8 @@ final class ReportBenchCommand implements Callable<Integer> {
             Map.Entry<String, JsonNode> e = it.next();
             JsonNode m = e.getValue();
             JsonNode b = m.path("physical_bound");
-            JsonNode lat = m.path("latency_ns");
+            JsonNode run = measured(m);
+            JsonNode lat = run.path("latency_ns");
             md.append("| ").append(e.getKey()).append(" | ").append(String.join(", ", strings(m.path("plan")))).append(" | ")
                     .append(m.path("plan_switches").asText()).append(" | ").append(metric(m)).append(" | ").append(ms(lat.path("p50")))
                     .append(" | ").append(ms(lat.path("p90"))).append(" | ").append(ms(lat.path("p99"))).append(" | ")
@@ -162,18 +172,28 @@ final class ReportBenchCommand implements Callable<Integer> {
                     .append(" | ").append(num(b.has("throughput_efficiency") ? b.path("throughput_efficiency")
                             : b.path("latency_efficiency"), "%.2f"))
                     .append(" | ").append(num(ratios.path(e.getKey()).path("result"), "%.2f")).append(" | ")
-                    .append(m.path("failed_samples").asText()).append(" | ").append(m.path("result_valid").asText()).append(" | ")
-                    .append(m.path("below_official_minimums").asText()).append(" |\n");
+                    .append(run.path("failed_samples").asText()).append(" | ").append(run.path("result_valid").asText()).append(" | ")
+                    .append(run.path("below_official_minimums").asText()).append(" |\n");
         }
         md.append('\n');
+        if (search) {
+            md.append("| policy | trials: target QPS (p99 ms, valid) |\n|---|---|\n");
+            policies.fields().forEachRemaining(e -> {
+                List<String> trials = new ArrayList<>();
+                e.getValue().path("trials").forEach(t -> trials.add(String.format(Locale.ROOT, "%.2f (%s, %s)",
+                        t.path("target_qps").asDouble(), ms(t.path("p99_ns")), t.path("result_valid").asText())));
+                md.append("| ").append(e.getKey()).append(" | ").append(String.join("; ", trials)).append(" |\n");
+            });
+            md.append('\n');
+        }
         if (generative) {
             md.append("| policy | time to first token p50 / p99 | time per output token p50 / p99 | bound per token |\n");
             md.append("|---|---|---|---|\n");
             policies.fields().forEachRemaining(e -> md.append("| ").append(e.getKey()).append(" | ")
-                    .append(ms(e.getValue().path("time_to_first_token_ns").path("p50"))).append(" / ")
-                    .append(ms(e.getValue().path("time_to_first_token_ns").path("p99"))).append(" | ")
-                    .append(ms(e.getValue().path("time_per_output_token_ns").path("p50"))).append(" / ")
-                    .append(ms(e.getValue().path("time_per_output_token_ns").path("p99"))).append(" | ")
+                    .append(ms(measured(e.getValue()).path("time_to_first_token_ns").path("p50"))).append(" / ")
+                    .append(ms(measured(e.getValue()).path("time_to_first_token_ns").path("p99"))).append(" | ")
+                    .append(ms(measured(e.getValue()).path("time_per_output_token_ns").path("p50"))).append(" / ")
+                    .append(ms(measured(e.getValue()).path("time_per_output_token_ns").path("p99"))).append(" | ")
                     .append(num(e.getValue().path("physical_bound").path("best_latency_ms"), "%.2f")).append(" |\n"));
             md.append('\n');
         }
@@ -183,14 +203,18 @@ final class ReportBenchCommand implements Callable<Integer> {
         LineChart tput = new LineChart(scenario + " on " + model + ": completed samples per second over the run", "time (s)",
                 "samples/s").yFrom(0);
         policies.fields().forEachRemaining(e -> {
-            double[] q = doubles(e.getValue().path("latency_quantiles_ns"));
+            JsonNode run = measured(e.getValue());
+            double[] q = doubles(run.path("latency_quantiles_ns"));
+            if (q.length == 0) {
+                return; // a search without a valid trial
+            }
             double[] frac = new double[q.length];
             for (int i = 0; i < q.length; i++) {
                 q[i] /= 1e6;
                 frac[i] = i / 100.0;
             }
             cdf.line(e.getKey(), q, frac);
-            JsonNode tl = e.getValue().path("throughput_timeline");
+            JsonNode tl = run.path("throughput_timeline");
             double[] rate = doubles(tl.path("samples_per_s"));
             double bin = tl.path("bin_s").asDouble(1);
             double[] t = new double[rate.length];

@@ -90,7 +90,83 @@ public final class LoadGen {
      */
     public record Run(Settings settings, long[] sampleLatencies, long[] queryLatencies, long[] firstTokenLatencies,
             long[] timePerOutputToken, long[] completionOffsets, long queries, long failed, long durationNanos,
-            long lastIssueNanos, List<Long> issueOffsets, int maxOutstanding) {}
+            long lastIssueNanos, List<Long> issueOffsets, int maxOutstanding, Map<String, Long> failures) {
+
+        /** A run without failure reasons (tests). */
+        public Run(Settings settings, long[] sampleLatencies, long[] queryLatencies, long[] firstTokenLatencies,
+                long[] timePerOutputToken, long[] completionOffsets, long queries, long failed, long durationNanos,
+                long lastIssueNanos, List<Long> issueOffsets, int maxOutstanding) {
+            this(settings, sampleLatencies, queryLatencies, firstTokenLatencies, timePerOutputToken, completionOffsets, queries,
+                    failed, durationNanos, lastIssueNanos, issueOffsets, maxOutstanding, Map.of());
+        }
+    }
+
+    /** Most distinct failure reasons a run keeps; later ones are counted under {@link #OTHER_FAILURES}. */
+    static final int MAX_FAILURE_REASONS = 8;
+    static final String OTHER_FAILURES = "(other reasons)";
+
+    /**
+     * The system with at most {@code max} samples outstanding at once, the rest waiting in issue
+     * order without a thread each, as a client with a bounded connection pool sends them: what
+     * LoadGen issues at once (offline, server bursts) queues here instead of past the server's
+     * admission limit. Latency still counts from LoadGen's issue, the wait included.
+     */
+    public static SystemUnderTest window(SystemUnderTest sut, int max) {
+        if (max < 1) {
+            throw new IllegalArgumentException("the window must be >= 1: " + max);
+        }
+        return new SystemUnderTest() {
+            private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+            private final ConcurrentLinkedQueue<Runnable> waiting = new ConcurrentLinkedQueue<>();
+            private final java.util.concurrent.atomic.AtomicInteger wip = new java.util.concurrent.atomic.AtomicInteger();
+
+            @Override
+            public CompletableFuture<Done> issue(long sample) {
+                CompletableFuture<Done> out = new CompletableFuture<>();
+                waiting.add(() -> {
+                    CompletableFuture<Done> f;
+                    try {
+                        f = sut.issue(sample);
+                    } catch (RuntimeException e) {
+                        f = CompletableFuture.failedFuture(e);
+                    }
+                    f.whenComplete((d, e) -> {
+                        if (e != null) { // completed first, so the sample's end is not taken after the next send
+                            out.completeExceptionally(e);
+                        } else {
+                            out.complete(d);
+                        }
+                        inFlight.decrementAndGet();
+                        drain();
+                    });
+                });
+                drain();
+                return out;
+            }
+
+            /** Sends what the window allows; one caller at a time, others only ask it to look again. */
+            private void drain() {
+                if (wip.getAndIncrement() != 0) {
+                    return;
+                }
+                int missed = 1;
+                while (true) {
+                    while (inFlight.get() < max) {
+                        Runnable next = waiting.poll();
+                        if (next == null) {
+                            break;
+                        }
+                        inFlight.incrementAndGet();
+                        next.run(); // a sample done at once drains again: counted in wip, not recursed into
+                    }
+                    missed = wip.addAndGet(-missed);
+                    if (missed == 0) {
+                        return;
+                    }
+                }
+            }
+        };
+    }
 
     private LoadGen() {}
 
@@ -149,6 +225,7 @@ public final class LoadGen {
     private static final class Record {
         final ConcurrentLinkedQueue<long[]> samples = new ConcurrentLinkedQueue<>(); // {index, latency, first token, tpot, end}
         final AtomicLong failed = new AtomicLong();
+        final java.util.concurrent.ConcurrentHashMap<String, AtomicLong> failures = new java.util.concurrent.ConcurrentHashMap<>();
         final AtomicLong outstanding = new AtomicLong();
         final java.util.concurrent.atomic.AtomicInteger maxOutstanding = new java.util.concurrent.atomic.AtomicInteger();
         final List<Long> issueOffsets = new ArrayList<>();
@@ -170,6 +247,8 @@ public final class LoadGen {
                 outstanding.decrementAndGet();
                 if (err != null) {
                     failed.incrementAndGet();
+                    failures.computeIfAbsent(failures.size() < MAX_FAILURE_REASONS ? reason(err) : OTHER_FAILURES,
+                            k -> new AtomicLong()).incrementAndGet();
                 } else {
                     long first = done.firstTokenNanos() > 0 ? done.firstTokenNanos() - fromNanos : -1;
                     long tpot = done.outputTokens() > 1 && done.firstTokenNanos() > 0
@@ -187,7 +266,25 @@ public final class LoadGen {
                     Arrays.stream(all).mapToLong(x -> x[2]).filter(x -> x >= 0).toArray(),
                     Arrays.stream(all).mapToLong(x -> x[3]).filter(x -> x >= 0).toArray(),
                     Arrays.stream(all).mapToLong(x -> x[4]).toArray(), queries, failed.get(), durationNanos,
-                    lastIssueNanos, List.copyOf(issueOffsets), maxOutstanding.get());
+                    lastIssueNanos, List.copyOf(issueOffsets), maxOutstanding.get(), failureCounts());
+        }
+
+        private Map<String, Long> failureCounts() {
+            Map<String, Long> out = new java.util.TreeMap<>();
+            failures.forEach((k, v) -> out.put(k, v.get()));
+            return out;
+        }
+
+        /** The innermost message of a failure, one line of at most 200 characters. */
+        static String reason(Throwable err) {
+            Throwable t = err;
+            while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
+                    && t.getCause() != null) {
+                t = t.getCause();
+            }
+            String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+            m = m.replaceAll("\\s+", " ").strip();
+            return m.length() > 200 ? m.substring(0, 200) + "..." : m;
         }
     }
 
@@ -312,6 +409,9 @@ public final class LoadGen {
         out.put("queries", run.queries());
         out.put("samples", run.sampleLatencies().length);
         out.put("failed_samples", run.failed());
+        if (!run.failures().isEmpty()) {
+            out.put("failures", run.failures()); // reason -> samples
+        }
         out.put("duration_s", run.durationNanos() / 1e9);
         out.put("latency_ns", latencies(run.sampleLatencies()));
         if (run.firstTokenLatencies().length > 0) {

@@ -212,4 +212,51 @@ class LoadGenTest {
             one.shutdownNow();
         }
     }
+
+    @Test
+    void aWindowKeepsAtMostItsSizeOutstandingAndLosesNothing() throws Exception {
+        AtomicInteger peak = new AtomicInteger();
+        LoadGen.SystemUnderTest inner = delayed(5, 17);
+        LoadGen.SystemUnderTest counted = sample -> {
+            CompletableFuture<LoadGen.Done> f = inner.issue(sample);
+            peak.accumulateAndGet(outstanding.get(), Math::max);
+            return f;
+        };
+        LoadGen.Run run = LoadGen.run(settings(Scenario.OFFLINE, 1, 0, 0, 200), LoadGen.window(counted, 8));
+        assertThat(run.maxOutstanding()).as("LoadGen still issues everything at once").isEqualTo(200);
+        assertThat(peak.get()).isEqualTo(8);
+        assertThat(issued.get()).isEqualTo(200);
+        assertThat(run.sampleLatencies()).hasSize(199);
+        assertThat(run.failed()).isEqualTo(1);
+        assertThat(run.failures()).containsExactly(Map.entry("sample 17 failed", 1L));
+        assertThat(LoadGen.summary(run)).containsEntry("failures", Map.of("sample 17 failed", 1L));
+    }
+
+    @Test
+    void aWindowSendsSamplesThatAreDoneAtOnceWithoutRecursing() throws Exception {
+        AtomicInteger depth = new AtomicInteger();
+        AtomicInteger deepest = new AtomicInteger();
+        CompletableFuture<LoadGen.Done> gate = new CompletableFuture<>();
+        LoadGen.SystemUnderTest immediate = sample -> {
+            deepest.accumulateAndGet(depth.incrementAndGet(), Math::max);
+            try {
+                return sample == 0 ? gate : sample % 2 == 0 ? CompletableFuture.completedFuture(LoadGen.Done.PLAIN)
+                        : CompletableFuture.failedFuture(new IllegalStateException("odd"));
+            } finally {
+                depth.decrementAndGet();
+            }
+        };
+        LoadGen.SystemUnderTest w = LoadGen.window(immediate, 1);
+        List<CompletableFuture<LoadGen.Done>> all = new java.util.ArrayList<>();
+        for (int i = 0; i < 100_000; i++) {
+            all.add(w.issue(i)); // all but the first wait behind it
+        }
+        assertThat(all.stream().filter(CompletableFuture::isDone).count()).isZero();
+        gate.complete(LoadGen.Done.PLAIN); // the rest are sent from this completion, one after another
+        assertThat(all).allMatch(CompletableFuture::isDone);
+        assertThat(all.stream().filter(CompletableFuture::isCompletedExceptionally).count()).isEqualTo(50_000);
+        assertThat(deepest.get()).isEqualTo(1);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LoadGen.window(immediate, 0))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
 }

@@ -32,7 +32,7 @@ run encoder-server --scenario server --model builtin:minilm --target-qps 6 --lat
 # queries per trial at the 99th percentile), searched per policy; four policies to keep it under 15 minutes
 policies_all="$policies"
 policies="${SEARCH_POLICIES:-adaptive,static,memory-proportional,equal-split}"
-run encoder-server-search --scenario server --model builtin:minilm --search 8,16 --search-steps 2 --latency-bound-ms 400 \
+run encoder-server-search --scenario server --model builtin:minilm --search 16,48 --search-steps 2 --latency-bound-ms 400 \
   --min-duration-s 10 --min-queries 460
 policies="$policies_all"
 run encoder-offline --scenario offline --model builtin:minilm --samples 256 --min-duration-s 0

@@ -34,6 +34,8 @@ public final class ExactPlanner implements Planner {
     public static final String NAME = "edgesplit";
     /** Most nodes whose use the program tracks; beyond it the planner reports that it gave up. */
     static final int MAX_CRITICAL = 128;
+    /** Cutoffs of the heuristic beam, as multiples of the relaxation's optimum (the last: the incumbent). */
+    private static final double[] BEAM_STEPS = {1.02, 1.1, Double.POSITIVE_INFINITY};
 
     @Override
     public String name() {
@@ -72,8 +74,16 @@ public final class ExactPlanner implements Planner {
         if (relaxed == null) {
             return null; // not even the relaxation has a plan
         }
-        incumbent = incumbent.better(Incumbent.repair(inst, relaxed));
-        incumbent = incumbent.better(Incumbent.beam(inst, incumbent.value));
+        // the backward program's optimum is the forward one's with nothing tracked: start from the nodes it repeats
+        List<Integer> first = repeated(relaxed);
+        incumbent = incumbent.better(Incumbent.repair(inst, relaxed)); // (changes relaxed)
+        incumbent = incumbent.better(Incumbent.beam(inst, inst.relaxedOptimum(), incumbent.value));
+        if (first.size() > MAX_CRITICAL) {
+            throw new IllegalStateException("planner gave up: more than " + MAX_CRITICAL + " nodes to track");
+        }
+        for (int v : first) {
+            bit[v] = critical++;
+        }
         while (true) {
             Label best = new Program(inst, bit, incumbent.value).run();
             if (best == null || best.obj >= incumbent.value) {
@@ -96,6 +106,18 @@ public final class ExactPlanner implements Planner {
         }
     }
 
+    /** Nodes that host more than one of these stages {node, start, end}, ascending. */
+    static List<Integer> repeated(List<int[]> stages) {
+        int[] uses = new int[stages.stream().mapToInt(st -> st[0]).max().orElse(-1) + 1];
+        TreeSet<Integer> out = new TreeSet<>();
+        for (int[] st : stages) {
+            if (++uses[st[0]] > 1) {
+                out.add(st[0]);
+            }
+        }
+        return List.copyOf(out);
+    }
+
     /**
      * The best valid plan known, which prunes the program: a label whose bound is above it cannot
      * lead to a better plan. Found by cheap heuristics; optimality never depends on them.
@@ -111,13 +133,24 @@ public final class ExactPlanner implements Planner {
          * The program tracking every node (the first 128) but keeping only the few cheapest labels
          * per state: valid plans, not always the best; repaired if a node past 128 repeats.
          */
-        static Incumbent beam(Instance inst, double cutoff) {
+        static Incumbent beam(Instance inst, double lowerBound, double cutoff) {
             int[] all = new int[inst.n];
             for (int v = 0; v < inst.n; v++) {
                 all[v] = v < MAX_CRITICAL ? v : -1;
             }
-            Label l = new Program(inst, all, cutoff, 1).run();
-            return l == null ? NONE : repair(inst, l.stageList());
+            // first within a few percent of the lower bound, where the completion bounds prune almost every
+            // label and a run that finds nothing is cheap; then wider, up to the incumbent
+            for (double within : BEAM_STEPS) {
+                double c = lowerBound > 0 && !Double.isInfinite(lowerBound) ? Math.min(cutoff, lowerBound * within) : cutoff;
+                Label l = new Program(inst, all, c, 1).run();
+                if (l != null) {
+                    return repair(inst, l.stageList());
+                }
+                if (c >= cutoff) {
+                    break;
+                }
+            }
+            return NONE;
         }
 
         /** The whole model on one node, the best such. */
@@ -223,6 +256,9 @@ public final class ExactPlanner implements Planner {
         double[][][] afterStage;
         int[][][] toEndCut; // where that first stage ends
         int[][][] afterStageNext; // the node that follows
+        // [v][i][j - i - 1]: bestOption(v, i, j) for every j before the first that does not fit (which
+        // ends the row: more blocks only need more memory and time)
+        final long[][][] bestOptions;
 
         Instance(ModelProfile model, ClusterSnapshot cluster, Policy policy) {
             this.model = model;
@@ -296,6 +332,28 @@ public final class ExactPlanner implements Planner {
                 rest[b] = rest[b + 1] + (bottleneck ? 0 : least);
                 restMax[b] = Math.max(restMax[b + 1], bottleneck ? least : 0);
             }
+            bestOptions = new long[n][blocks][];
+            long[] row = new long[blocks];
+            for (int v = 0; v < n; v++) {
+                for (int i = 0; i < blocks; i++) {
+                    int len = 0;
+                    for (int j = i + 1; j <= blocks; j++) {
+                        long o = bestOption(v, i, j);
+                        if (o < 0) {
+                            break;
+                        }
+                        row[len++] = o;
+                    }
+                    bestOptions[v][i] = Arrays.copyOf(row, len);
+                }
+            }
+        }
+
+        /** {@link #bestOption} from the table. */
+        long best(int v, int i, int j) {
+            long[] row = bestOptions[v][i];
+            int k = j - i - 1;
+            return k < row.length ? row[k] : -1;
         }
 
         /**
@@ -321,22 +379,25 @@ public final class ExactPlanner implements Planner {
                     afterStageNext[k][blocks][v] = -1;
                 }
             }
-            for (int k = 1; k < budgets; k++) {
-                double[][] after = afterStage[k - 1];
-                for (int i = blocks - 1; i >= 0; i--) {
-                    for (int v = 0; v < n; v++) {
+            double[] stage = new double[blocks + 1];
+            // blocks descending, budgets inside: a stage's objective is computed once for every budget,
+            // and what follows a stage ending at j > i is known for every budget by then
+            for (int i = blocks - 1; i >= 0; i--) {
+                for (int v = 0; v < n; v++) {
+                    long[] row = bestOptions[v][i];
+                    for (int j = i + 1; j <= i + row.length; j++) {
+                        long o = row[j - i - 1];
+                        stage[j] = stageObjective(v, compute(v, (int) (o >>> 32), i, j), (int) o);
+                    }
+                    for (int k = 1; k < budgets; k++) {
+                        double[][] after = afterStage[k - 1];
                         double best = Double.POSITIVE_INFINITY;
                         int cut = -1;
-                        for (int j = i + 1; j <= blocks; j++) {
-                            long o = bestOption(v, i, j);
-                            if (o < 0) {
-                                break; // out of memory or throughput, and more blocks only make it worse
-                            }
-                            double stage = stageObjective(v, compute(v, (int) (o >>> 32), i, j), (int) o);
-                            if (stage >= best) {
+                        for (int j = i + 1; j <= i + row.length; j++) {
+                            if (stage[j] >= best) {
                                 break; // the stage alone costs more than the best completion, and grows with j
                             }
-                            double value = combine(stage, after[j][v]);
+                            double value = combine(stage[j], after[j][v]);
                             if (value < best) {
                                 best = value;
                                 cut = j;
@@ -345,17 +406,20 @@ public final class ExactPlanner implements Planner {
                         toEnd[k][i][v] = best;
                         toEndCut[k][i][v] = cut;
                     }
-                    if (i == 0) {
-                        continue;
-                    }
+                }
+                if (i == 0) {
+                    continue;
+                }
+                for (int k = 1; k < budgets; k++) {
+                    double[] into = toEnd[k][i];
                     for (int v = 0; v < n; v++) {
                         double best = Double.POSITIVE_INFINITY;
                         int next = -1;
                         for (int w = 0; w < n; w++) {
-                            if (w == v || Double.isInfinite(toEnd[k][i][w])) {
-                                continue;
+                            if (w == v || into[w] >= best) {
+                                continue; // a hop costs >= 0: the stage after it alone is no better
                             }
-                            double value = combine(hopObjective(v, w, bytesBefore[i]), toEnd[k][i][w]);
+                            double value = combine(hopObjective(v, w, bytesBefore[i]), into[w]);
                             if (value < best) {
                                 best = value;
                                 next = w;
@@ -366,6 +430,15 @@ public final class ExactPlanner implements Planner {
                     }
                 }
             }
+        }
+
+        /** The relaxation's optimum: a lower bound on every plan's objective (infinite: no plan). */
+        double relaxedOptimum() {
+            double best = Double.POSITIVE_INFINITY;
+            for (int w = 0; w < n; w++) {
+                best = Math.min(best, combine(hopObjective(n, w, bytesBefore[0]), toEnd[maxStages][0][w]));
+            }
+            return best;
         }
 
         /** The backward program's best plan as {node, start, end (exclusive)} stages, or null. */
@@ -456,7 +529,7 @@ public final class ExactPlanner implements Planner {
                 return NONE;
             }
             if (!labels) {
-                long best = bestOption(v, i, j);
+                long best = best(v, i, j);
                 return best < 0 ? NONE : new int[][] {{(int) (best >>> 32), (int) best}};
             }
             int[][] all = new int[threads[v].length][];
@@ -659,6 +732,16 @@ public final class ExactPlanner implements Planner {
             this.beam = beam;
         }
 
+        /**
+         * The bottleneck of a label raised to the least bottleneck any completion of it can have: the
+         * final value max(obj, completion) is the same for every obj below that bound, so such labels
+         * are equal and dominance by the critical nodes used can remove more of them. Other
+         * objectives are sums and keep their value.
+         */
+        private double atLeast(double obj, double completion) {
+            return inst.bottleneck && completion > obj && !Double.isInfinite(completion) ? completion : obj;
+        }
+
         /** A lower bound on any plan that extends a label of this value at block i. */
         private double bound(double obj, int i) {
             return inst.bottleneck ? Math.max(obj, inst.restMax[i]) : obj + inst.rest[i];
@@ -774,7 +857,7 @@ public final class ExactPlanner implements Planner {
                     if (bound(obj, i) >= cutoff || inst.combine(obj, inst.toEnd[left][i][v]) >= cutoff) {
                         continue;
                     }
-                    Label via = new Label(obj, lat, l.mask, l.mask2, l, -1, i, i, 0, 0);
+                    Label via = new Label(atLeast(obj, inst.toEnd[left][i][v]), lat, l.mask, l.mask2, l, -1, i, i, 0, 0);
                     if (in == null) {
                         in = new Front();
                     }
@@ -804,7 +887,7 @@ public final class ExactPlanner implements Planner {
             if (pareto) {
                 opts = inst.options(v, i, j);
             } else {
-                long best = inst.bestOption(v, i, j);
+                long best = inst.best(v, i, j);
                 opts = best < 0 ? NONE : single((int) (best >>> 32), (int) best);
             }
             if (opts.length == 0) {
@@ -828,6 +911,7 @@ public final class ExactPlanner implements Planner {
                 if (lat > inst.slo * (1 + 1e-12)) {
                     continue;
                 }
+                obj = atLeast(obj, inst.afterStage[left][j][v]);
                 Front f = target[j][v];
                 if (f == null) {
                     f = new Front();

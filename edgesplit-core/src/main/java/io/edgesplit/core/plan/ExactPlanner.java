@@ -713,6 +713,9 @@ public final class ExactPlanner implements Planner {
         private final int[] bit;
         private final double cutoff;
         private final int beam;
+        // bottleneck: per node the most blocks one stage on it can hold below the cutoff, and the nodes by it
+        private final int[] capacity;
+        private final int[] byCapacity;
 
         /**
          * @param bit per node its bit in the masks, or -1 when its use is not tracked
@@ -730,6 +733,31 @@ public final class ExactPlanner implements Planner {
             // value), which matters most for the bottleneck objective, where many partial plans tie
             this.cutoff = Double.isInfinite(incumbent) ? incumbent : incumbent - 1e-9 * Math.abs(incumbent);
             this.beam = beam;
+            if (inst.bottleneck && !Double.isInfinite(cutoff)) {
+                capacity = new int[inst.n];
+                for (int v = 0; v < inst.n; v++) {
+                    for (int i = 0; i < inst.blocks; i++) {
+                        long[] row = inst.bestOptions[v][i];
+                        int lo = 0; // stage values grow with the blocks: the longest stage from i below the cutoff, by bisection
+                        int hi = row.length;
+                        while (lo < hi) {
+                            int mid = (lo + hi + 1) >>> 1;
+                            long o = row[mid - 1];
+                            if (inst.stageObjective(v, inst.compute(v, (int) (o >>> 32), i, i + mid), (int) o) < cutoff) {
+                                lo = mid;
+                            } else {
+                                hi = mid - 1;
+                            }
+                        }
+                        capacity[v] = Math.max(capacity[v], lo);
+                    }
+                }
+                byCapacity = java.util.stream.IntStream.range(0, inst.n).boxed()
+                        .sorted((a, b) -> Integer.compare(capacity[b], capacity[a])).mapToInt(Integer::intValue).toArray();
+            } else {
+                capacity = null;
+                byCapacity = null;
+            }
         }
 
         /**
@@ -745,6 +773,35 @@ public final class ExactPlanner implements Planner {
         /** A lower bound on any plan that extends a label of this value at block i. */
         private double bound(double obj, int i) {
             return inst.bottleneck ? Math.max(obj, inst.restMax[i]) : obj + inst.rest[i];
+        }
+
+        /**
+         * Bottleneck only: whether the blocks from j can still be held below the cutoff by at most
+         * {@code left} more stages on distinct nodes other than v and those the masks mark used, each
+         * holding at most its node's capacity. A bound for the real problem, where every node hosts
+         * one stage (untracked nodes count as free): the optimal plan's prefixes always pass it, so the
+         * program may drop what fails it and stays exact (planner.md).
+         */
+        private boolean coverable(long mask, long mask2, int v, int j, int left) {
+            int need = inst.blocks - j;
+            if (capacity == null || need == 0) {
+                return true;
+            }
+            int taken = 0;
+            for (int u : byCapacity) {
+                if (taken == left || capacity[u] == 0) {
+                    return false;
+                }
+                if (u == v || (maskOf(u) & mask) != 0 || (mask2Of(u) & mask2) != 0) {
+                    continue;
+                }
+                need -= capacity[u];
+                if (need <= 0) {
+                    return true;
+                }
+                taken++;
+            }
+            return false;
         }
 
         private long maskOf(int v) {
@@ -857,6 +914,9 @@ public final class ExactPlanner implements Planner {
                     if (bound(obj, i) >= cutoff || inst.combine(obj, inst.toEnd[left][i][v]) >= cutoff) {
                         continue;
                     }
+                    if (!coverable(l.mask, l.mask2, -1, i, left)) {
+                        continue; // (v is free: its bit is not in the mask)
+                    }
                     Label via = new Label(atLeast(obj, inst.toEnd[left][i][v]), lat, l.mask, l.mask2, l, -1, i, i, 0, 0);
                     if (in == null) {
                         in = new Front();
@@ -909,6 +969,9 @@ public final class ExactPlanner implements Planner {
                 }
                 double lat = from.lat + compute;
                 if (lat > inst.slo * (1 + 1e-12)) {
+                    continue;
+                }
+                if (!coverable(mask, mask2, v, j, left)) {
                     continue;
                 }
                 obj = atLeast(obj, inst.afterStage[left][j][v]);

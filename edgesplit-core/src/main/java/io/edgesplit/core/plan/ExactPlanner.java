@@ -689,7 +689,7 @@ public final class ExactPlanner implements Planner {
      * mode only) and set of critical nodes used. Without Pareto mode and critical nodes it holds one.
      */
     static final class Front {
-        final List<Label> labels = new ArrayList<>(1);
+        final List<Label> labels = new ArrayList<>(4);
 
         static boolean subset(Label a, Label b) {
             return (a.mask & ~b.mask) == 0 && (a.mask2 & ~b.mask2) == 0;
@@ -697,12 +697,21 @@ public final class ExactPlanner implements Planner {
 
         /** @param beam most labels kept (the cheapest), or 0 to keep every non-dominated one */
         boolean offer(Label l, boolean pareto, int beam) {
-            for (Label x : labels) {
+            // one pass: a label that dominates l is met before l has removed any (the front is an
+            // antichain: what l dominates, a label dominating l would dominate too)
+            int kept = 0;
+            for (int k = 0, size = labels.size(); k < size; k++) {
+                Label x = labels.get(k);
                 if (x.obj <= l.obj && (!pareto || x.lat <= l.lat) && subset(x, l)) {
                     return false;
                 }
+                if (!(l.obj <= x.obj && (!pareto || l.lat <= x.lat) && subset(l, x))) {
+                    labels.set(kept++, x);
+                }
             }
-            labels.removeIf(x -> l.obj <= x.obj && (!pareto || l.lat <= x.lat) && subset(l, x));
+            for (int k = labels.size() - 1; k >= kept; k--) {
+                labels.remove(k);
+            }
             labels.add(l);
             if (beam > 0 && labels.size() > beam) {
                 Label worst = labels.getFirst();
@@ -732,6 +741,8 @@ public final class ExactPlanner implements Planner {
         // bottleneck: per node the most blocks one stage on it can hold below the cutoff, and the nodes by it
         private final int[] capacity;
         private final int[] byCapacity;
+        private final long[] bits; // per node its bit in the masks, for the capacity bound's inner loop
+        private final long[] bits2;
 
         /**
          * @param bit per node its bit in the masks, or -1 when its use is not tracked
@@ -770,9 +781,17 @@ public final class ExactPlanner implements Planner {
                 }
                 byCapacity = java.util.stream.IntStream.range(0, inst.n).boxed()
                         .sorted((a, b) -> Integer.compare(capacity[b], capacity[a])).mapToInt(Integer::intValue).toArray();
+                bits = new long[inst.n];
+                bits2 = new long[inst.n];
+                for (int v = 0; v < inst.n; v++) {
+                    bits[v] = maskOf(v);
+                    bits2[v] = mask2Of(v);
+                }
             } else {
                 capacity = null;
                 byCapacity = null;
+                bits = null;
+                bits2 = null;
             }
         }
 
@@ -808,7 +827,7 @@ public final class ExactPlanner implements Planner {
                 if (taken == left || capacity[u] == 0) {
                     return false;
                 }
-                if (u == v || (maskOf(u) & mask) != 0 || (mask2Of(u) & mask2) != 0) {
+                if (u == v || (bits[u] & mask) != 0 || (bits2[u] & mask2) != 0) {
                     continue;
                 }
                 need -= capacity[u];

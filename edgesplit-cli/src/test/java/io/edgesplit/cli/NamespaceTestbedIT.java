@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * brings up one namespace per node with tc tbf shaping and cgroup CPU quotas, runs a loadgen
  * scenario against the orchestrator's HTTP API, and tears everything down again.
  */
-class TestbedIT {
+class NamespaceTestbedIT {
 
     private static boolean can(String... command) {
         try {

@@ -169,6 +169,9 @@ final class LoadgenBenchCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw EdgeSplitException.invalidArgument("--scenario: " + e.getMessage());
         }
+        if (maxInFlight < 1) {
+            throw EdgeSplitException.invalidArgument("--max-in-flight must be >= 1: " + maxInFlight);
+        }
         if (!(warmupS >= 0)) {
             throw EdgeSplitException.invalidArgument("--warmup-s must be >= 0");
         }
@@ -304,13 +307,11 @@ final class LoadgenBenchCommand implements Callable<Integer> {
             throw EdgeSplitException.invalidArgument("--ttft-bound-ms and --tpot-bound-ms are for generative models; " + model
                     + " is an encoder");
         }
-        if (maxInFlight < 1) {
-            throw EdgeSplitException.invalidArgument("--max-in-flight must be >= 1: " + maxInFlight);
-        }
         LoadGen.SystemUnderTest sut = LoadGen.window(generative ? completions(key, sizes) : embeddings(key, sizes), maxInFlight);
+        double warmS = warmupS * (runsMeasured++ == 0 ? 3 : 1);
         long warm;
         try {
-            warm = LoadGen.warmUp(sut, Duration.ofMillis((long) (warmupS * (runsMeasured++ == 0 ? 3 : 1) * 1000)));
+            warm = LoadGen.warmUp(sut, Duration.ofMillis((long) (warmS * 1000)));
         } catch (IllegalStateException e) {
             throw new EdgeSplitException(io.edgesplit.core.error.ErrorCode.RUNTIME_FAILED, "loadgen: " + e.getMessage(), e);
         }
@@ -341,7 +342,7 @@ final class LoadgenBenchCommand implements Callable<Integer> {
         root.put("system_under_test", Map.of("url", url, "model", model, "kind", generative ? "completions" : "embeddings",
                 "privacy_class", privacyClass == null ? "" : privacyClass, "max_tokens", generative ? maxTokens : 0,
                 "max_in_flight", maxInFlight));
-        root.put("warmup", Map.of("seconds", warmupS * (runsMeasured == 1 ? 3 : 1), "samples", warm, "measured", false));
+        root.put("warmup", Map.of("seconds", warmS, "samples", warm, "measured", false));
         root.putAll(result);
         return root;
     }

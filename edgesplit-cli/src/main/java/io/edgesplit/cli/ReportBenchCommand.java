@@ -189,12 +189,14 @@ final class ReportBenchCommand implements Callable<Integer> {
         if (generative) {
             md.append("| policy | time to first token p50 / p99 | time per output token p50 / p99 | bound per token |\n");
             md.append("|---|---|---|---|\n");
-            policies.fields().forEachRemaining(e -> md.append("| ").append(e.getKey()).append(" | ")
-                    .append(ms(measured(e.getValue()).path("time_to_first_token_ns").path("p50"))).append(" / ")
-                    .append(ms(measured(e.getValue()).path("time_to_first_token_ns").path("p99"))).append(" | ")
-                    .append(ms(measured(e.getValue()).path("time_per_output_token_ns").path("p50"))).append(" / ")
-                    .append(ms(measured(e.getValue()).path("time_per_output_token_ns").path("p99"))).append(" | ")
-                    .append(num(e.getValue().path("physical_bound").path("best_latency_ms"), "%.2f")).append(" |\n"));
+            policies.fields().forEachRemaining(e -> {
+                JsonNode ttft = measured(e.getValue()).path("time_to_first_token_ns");
+                JsonNode tpot = measured(e.getValue()).path("time_per_output_token_ns");
+                md.append("| ").append(e.getKey()).append(" | ").append(ms(ttft.path("p50"))).append(" / ")
+                        .append(ms(ttft.path("p99"))).append(" | ").append(ms(tpot.path("p50"))).append(" / ")
+                        .append(ms(tpot.path("p99"))).append(" | ")
+                        .append(num(e.getValue().path("physical_bound").path("best_latency_ms"), "%.2f")).append(" |\n");
+            });
             md.append('\n');
         }
 

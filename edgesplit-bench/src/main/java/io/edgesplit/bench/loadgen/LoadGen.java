@@ -90,16 +90,7 @@ public final class LoadGen {
      */
     public record Run(Settings settings, long[] sampleLatencies, long[] queryLatencies, long[] firstTokenLatencies,
             long[] timePerOutputToken, long[] completionOffsets, long queries, long failed, long durationNanos,
-            long lastIssueNanos, List<Long> issueOffsets, int maxOutstanding, Map<String, Long> failures) {
-
-        /** A run without failure reasons (tests). */
-        public Run(Settings settings, long[] sampleLatencies, long[] queryLatencies, long[] firstTokenLatencies,
-                long[] timePerOutputToken, long[] completionOffsets, long queries, long failed, long durationNanos,
-                long lastIssueNanos, List<Long> issueOffsets, int maxOutstanding) {
-            this(settings, sampleLatencies, queryLatencies, firstTokenLatencies, timePerOutputToken, completionOffsets, queries,
-                    failed, durationNanos, lastIssueNanos, issueOffsets, maxOutstanding, Map.of());
-        }
-    }
+            long lastIssueNanos, List<Long> issueOffsets, int maxOutstanding, Map<String, Long> failures) {}
 
     /** Most distinct failure reasons a run keeps; later ones are counted under {@link #OTHER_FAILURES}. */
     static final int MAX_FAILURE_REASONS = 8;

@@ -121,14 +121,14 @@ class LoadGenTest {
         Map<String, Object> loose = LoadGen.summary(new LoadGen.Run(set.withTokenBounds(2_000_000_000L, 1_000_000_000L),
                 run.sampleLatencies(), run.queryLatencies(), run.firstTokenLatencies(), run.timePerOutputToken(),
                 run.completionOffsets(), run.queries(), run.failed(), run.durationNanos(), run.lastIssueNanos(), run.issueOffsets(),
-                run.maxOutstanding()));
+                run.maxOutstanding(), run.failures()));
         assertThat(loose.get("performance_constraints_met")).isEqualTo(true);
         assertThat(List.copyOf(((Map<?, ?>) loose.get("constraints")).keySet())).isEqualTo(List.of("time_to_first_token", "time_per_output_token"));
 
         Map<String, Object> tight = LoadGen.summary(new LoadGen.Run(set.withTokenBounds(2_000_000_000L, 1_000_000L),
                 run.sampleLatencies(), run.queryLatencies(), run.firstTokenLatencies(), run.timePerOutputToken(),
                 run.completionOffsets(), run.queries(), run.failed(), run.durationNanos(), run.lastIssueNanos(), run.issueOffsets(),
-                run.maxOutstanding()));
+                run.maxOutstanding(), run.failures()));
         assertThat(tight.get("performance_constraints_met")).as("every token takes over 4 ms, the bound is 1 ms").isEqualTo(false);
         assertThat(((Map<?, ?>) tight.get("constraints")).get("time_per_output_token")).isEqualTo(false);
         assertThat(((Map<?, ?>) tight.get("constraints")).get("time_to_first_token")).isEqualTo(true);

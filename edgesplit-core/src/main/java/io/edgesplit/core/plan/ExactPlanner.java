@@ -7,9 +7,7 @@ import io.edgesplit.core.model.BlockProfile;
 import io.edgesplit.core.model.ModelProfile;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.TreeSet;
 
 /**
@@ -76,7 +74,7 @@ public final class ExactPlanner implements Planner {
         }
         // the backward program's optimum is the forward one's with nothing tracked: start from the nodes it repeats
         List<Integer> first = repeated(relaxed);
-        incumbent = incumbent.better(Incumbent.repair(inst, relaxed)); // (changes relaxed)
+        incumbent = incumbent.better(Incumbent.repair(inst, relaxed));
         incumbent = incumbent.better(Incumbent.beam(inst, inst.relaxedOptimum(), incumbent.value));
         if (first.size() > MAX_CRITICAL) {
             throw new IllegalStateException("planner gave up: more than " + MAX_CRITICAL + " nodes to track");
@@ -94,7 +92,7 @@ public final class ExactPlanner implements Planner {
                 return best;
             }
             List<int[]> stages = best.stageList();
-            incumbent = incumbent.better(Incumbent.repair(inst, best.stageList()));
+            incumbent = incumbent.better(Incumbent.repair(inst, stages));
             for (int v : repeated) {
                 if (bit[v] >= 0) {
                     throw new IllegalStateException("node " + inst.nodes[v].id() + " repeats although tracked");
@@ -178,8 +176,9 @@ public final class ExactPlanner implements Planner {
             return best;
         }
 
-        /** The relaxed plan with each repeated use moved to the unused node that serves it best. */
-        static Incumbent repair(Instance inst, List<int[]> stages) {
+        /** The plan with each repeated use moved to the unused node that serves it best (on a copy). */
+        static Incumbent repair(Instance inst, List<int[]> given) {
+            List<int[]> stages = given.stream().map(int[]::clone).toList(); // the caller's stages stay as they are
             boolean[] used = new boolean[inst.n];
             boolean[] planned = new boolean[inst.n];
             stages.forEach(st -> planned[st[0]] = true);
@@ -674,13 +673,7 @@ public final class ExactPlanner implements Planner {
 
         /** Nodes that host more than one stage, ascending. */
         List<Integer> repeatedNodes() {
-            Map<Integer, Integer> uses = new HashMap<>();
-            for (Label l = this; l != null; l = l.prev) {
-                if (l.node >= 0) {
-                    uses.merge(l.node, 1, Integer::sum);
-                }
-            }
-            return uses.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).sorted().toList();
+            return repeated(stageList());
         }
     }
 

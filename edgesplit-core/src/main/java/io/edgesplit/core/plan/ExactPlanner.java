@@ -33,7 +33,7 @@ public final class ExactPlanner implements Planner {
     /** Most nodes whose use the program tracks; beyond it the planner reports that it gave up. */
     static final int MAX_CRITICAL = 128;
     /** Cutoffs of the heuristic beam, as multiples of the relaxation's optimum (the last: the incumbent). */
-    private static final double[] BEAM_STEPS = {1.02, 1.1, Double.POSITIVE_INFINITY};
+    private static final double[] BEAM_STEPS = {1.01, 1.03, 1.06, 1.1, Double.POSITIVE_INFINITY};
 
     @Override
     public String name() {
@@ -72,12 +72,21 @@ public final class ExactPlanner implements Planner {
         if (relaxed == null) {
             return null; // not even the relaxation has a plan
         }
-        // the backward program's optimum is the forward one's with nothing tracked: start from the nodes it repeats
-        List<Integer> first = repeated(relaxed);
         incumbent = incumbent.better(Incumbent.repair(inst, relaxed));
         incumbent = incumbent.better(Incumbent.beam(inst, inst.relaxedOptimum(), incumbent.value));
+        // the backward program's optimum is the forward one's with nothing tracked: start from the nodes it
+        // repeats, and from the incumbent's, which the optimum mostly uses too; later runs would find them one
+        // by one (the set tracked first only changes how many runs there are, never the result)
+        List<Integer> first = new ArrayList<>(repeated(relaxed));
         if (first.size() > MAX_CRITICAL) {
             throw new IllegalStateException("planner gave up: more than " + MAX_CRITICAL + " nodes to track");
+        }
+        if (incumbent.label != null) {
+            for (int[] st : incumbent.label.stageList()) {
+                if (first.size() < MAX_CRITICAL && !first.contains(st[0])) {
+                    first.add(st[0]);
+                }
+            }
         }
         for (int v : first) {
             bit[v] = critical++;

@@ -54,6 +54,6 @@ public final class ModelArgs {
     static LoadedModel quantized(LoadedModel loaded, WeightQuantizer.Bits bits) {
         var proto = WeightQuantizer.quantize(loaded.proto(), bits, WeightQuantizer.DEFAULT_BLOCK);
         return new LoadedModel(loaded.name() + " (" + bits.name().toLowerCase(java.util.Locale.ROOT) + ")", proto,
-                proto.getSerializedSize(), loaded.tokenizer());
+                io.edgesplit.onnx.runtime.ExternalInitializers.serializedSize(proto), loaded.tokenizer());
     }
 }

@@ -13,6 +13,7 @@ import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import ai.onnxruntime.TensorInfo;
 import io.edgesplit.core.error.EdgeSplitException;
 import io.edgesplit.core.error.ErrorCode;
+import io.edgesplit.onnx.runtime.ExternalInitializers;
 import io.edgesplit.onnx.runtime.OrtRuntime;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -62,10 +63,11 @@ public final class ShapeProbe {
         Map<String, Long> doubled = new HashMap<>();
         byName.forEach((k, v) -> doubled.put(k, v * 2));
         DimValues b = RUN_B.withByName(doubled);
-        byte[] probe = exposeAllOutputs(model, index).toByteArray();
         OrtRuntime ort = OrtRuntime.get();
         InputSynthesizer synth = new InputSynthesizer(index, 7);
-        try (OrtSession session = ort.open(probe, what, OptLevel.NO_OPT)) {
+        try (OrtRuntime.Opened opened = ort.open(exposeAllOutputs(model, index), ExternalInitializers.INLINE_LIMIT, what,
+                OptLevel.NO_OPT)) {
+            OrtSession session = opened.session();
             Map<String, long[]> shapesA = new HashMap<>();
             Map<String, Integer> types = new HashMap<>();
             runOnce(session, synth, ort, a, shapesA, types, what);

@@ -11,6 +11,7 @@ import io.edgesplit.onnx.build.LlamaConfig;
 import io.edgesplit.onnx.build.RandomWeights;
 import io.edgesplit.onnx.build.SyntheticGpt;
 import io.edgesplit.onnx.importer.Llama2cImporter;
+import io.edgesplit.onnx.runtime.ExternalInitializers;
 import io.edgesplit.onnx.text.TokenizerRef;
 import java.io.IOException;
 import java.io.InputStream;
@@ -56,7 +57,7 @@ public final class Builtins {
                 "small GPT-style decoder with KV cache (4 layers, dim 64), seeded random weights",
                 ref -> {
                     ModelProto proto = SyntheticGpt.build(SyntheticGpt.Config.small());
-                    return new LoadedModel(ref, proto, proto.getSerializedSize());
+                    return new LoadedModel(ref, proto, ExternalInitializers.serializedSize(proto));
                 }));
         ENTRIES.put("gpt2-small-shape", new Entry(
                 "GPT-2 small shape (124M parameters, 12 layers, dim 768), random weights",
@@ -68,7 +69,7 @@ public final class Builtins {
     }
 
     private static LoadedModel built(String ref, ModelProto proto) {
-        return new LoadedModel(ref, proto, proto.getSerializedSize());
+        return new LoadedModel(ref, proto, ExternalInitializers.serializedSize(proto));
     }
 
     private Builtins() {}

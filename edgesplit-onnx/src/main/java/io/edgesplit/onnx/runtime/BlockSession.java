@@ -23,15 +23,28 @@ public final class BlockSession implements AutoCloseable {
     private final OrtSession session;
     private volatile boolean closed;
     private volatile Map<String, ai.onnxruntime.OnnxJavaType> inputTypes;
+    private final ExternalInitializers weights; // null unless the model was too large for one message
 
     public BlockSession(BlockModel model, OrtSession session) {
+        this(model, session, null);
+    }
+
+    private BlockSession(BlockModel model, OrtSession session, ExternalInitializers weights) {
         this.model = Objects.requireNonNull(model, "model == null");
         this.session = Objects.requireNonNull(session, "session == null");
+        this.weights = weights;
     }
 
     public static BlockSession open(BlockModel model, OrtRuntime runtime, String modelName) {
-        OrtSession session = runtime.open(model.bytes(), "block " + model.name() + " of " + modelName);
-        return new BlockSession(model.withoutWeights(), session); // ORT holds the weights from here on
+        String what = "block " + model.name() + " of " + modelName;
+        if (ExternalInitializers.fitsInline(model.proto(), ExternalInitializers.INLINE_LIMIT)) {
+            OrtSession session = runtime.open(model.bytes(), what);
+            return new BlockSession(model.withoutWeights(), session); // ORT holds the weights from here on
+        }
+        // past protobuf's 2 GiB (a whole large model): the largest weights go over from native memory
+        OrtRuntime.Opened opened = runtime.open(model.proto(), ExternalInitializers.INLINE_LIMIT, what,
+                OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        return new BlockSession(model.withoutWeights(), opened.session(), opened.weights());
     }
 
     public BlockModel model() {
@@ -104,6 +117,10 @@ public final class BlockSession implements AutoCloseable {
                 session.close();
             } catch (OrtException e) {
                 throw new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "closing block " + model.name() + ": " + e.getMessage(), e);
+            } finally {
+                if (weights != null) {
+                    weights.close();
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.edgesplit.onnx.runtime;
 
+import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtLoggingLevel;
@@ -113,6 +114,52 @@ public final class OrtRuntime {
 
     public OrtSession open(byte[] model, String what) {
         return open(model, what, OptLevel.ALL_OPT);
+    }
+
+    /** A session and the native memory of its external initializers (null: none); closing closes both, in order. */
+    public record Opened(OrtSession session, ExternalInitializers weights) implements AutoCloseable {
+        @Override
+        public void close() throws OrtException {
+            try {
+                session.close();
+            } finally {
+                if (weights != null) {
+                    weights.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * Opens a session on a model of any size: serialized whole up to {@code inlineLimit} bytes, else
+     * with its largest initializers handed over from native memory ({@link ExternalInitializers}).
+     */
+    public Opened open(ModelProto model, long inlineLimit, String what, OptLevel level) {
+        if (ExternalInitializers.fitsInline(model, inlineLimit)) {
+            return new Opened(open(model.toByteArray(), what, level), null);
+        }
+        ExternalInitializers weights = ExternalInitializers.extract(model, inlineLimit, env);
+        try (SessionOptions options = new SessionOptions()) {
+            options.disablePerSessionThreads();
+            options.setOptimizationLevel(level);
+            options.setExecutionMode(SessionOptions.ExecutionMode.SEQUENTIAL);
+            if (level == OptLevel.NO_OPT) {
+                // a session that runs a few times (the shape probe): packed copies of its weights would only
+                // double its memory (5 GB more for a 1B model)
+                options.addConfigEntry("session.disable_prepacking", "1");
+            }
+            options.addExternalInitializers(weights.tensors());
+            byte[] bytes = weights.model().toByteArray();
+            ByteBuffer direct = ByteBuffer.allocateDirect(bytes.length).put(bytes).flip();
+            return new Opened(env.createSession(direct, options), weights);
+        } catch (OrtException | RuntimeException e) {
+            weights.close();
+            if (e instanceof EdgeSplitException ee) {
+                throw ee;
+            }
+            throw new EdgeSplitException(ErrorCode.MODEL_UNSUPPORTED,
+                    "ONNX Runtime cannot load " + what + ": " + firstLine(e.getMessage()), e);
+        }
     }
 
     static String firstLine(String message) {

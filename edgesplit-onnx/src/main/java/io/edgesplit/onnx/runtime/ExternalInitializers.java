@@ -4,8 +4,6 @@ import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.StringStringEntryProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import ai.onnx.proto.OnnxMl.TensorProto.DataType;
-import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtEnvironment;
@@ -58,14 +56,14 @@ public final class ExternalInitializers implements AutoCloseable {
     }
 
     /**
-     * Moves the largest initializers of {@code model} into native memory until the rest serializes to
-     * at most {@code limit} bytes.
+     * Moves the largest initializers of {@code model} ({@code size} bytes, {@link #serializedSize}) into
+     * native memory until the rest serializes to at most {@code limit} bytes.
      */
-    public static ExternalInitializers extract(ModelProto model, long limit, OrtEnvironment env) {
-        long size = serializedSize(model);
+    public static ExternalInitializers extract(ModelProto model, long size, long limit, OrtEnvironment env) {
         List<TensorProto> candidates = new ArrayList<>();
         for (TensorProto t : model.getGraph().getInitializerList()) {
-            if (t.hasRawData() && javaType(t.getDataType()) != null && t.getDataLocation() != TensorProto.DataLocation.EXTERNAL) {
+            if (t.hasRawData() && Tensors.javaTypeOrNull(t.getDataType()) != null
+                    && t.getDataLocation() != TensorProto.DataLocation.EXTERNAL) {
                 candidates.add(t);
             }
         }
@@ -96,7 +94,7 @@ public final class ExternalInitializers implements AutoCloseable {
                 m.getRawData().copyTo(buffer);
                 buffer.flip();
                 long[] shape = m.getDimsList().stream().mapToLong(Long::longValue).toArray();
-                tensors.put(m.getName(), OnnxTensor.createTensor(env, buffer, shape, javaType(m.getDataType())));
+                tensors.put(m.getName(), OnnxTensor.createTensor(env, buffer, shape, Tensors.javaType(m.getDataType())));
                 graph.addInitializer(TensorProto.newBuilder().setName(m.getName()).addAllDims(m.getDimsList())
                         .setDataType(m.getDataType()).setDataLocation(TensorProto.DataLocation.EXTERNAL)
                         .addExternalData(entry("location", LOCATION)).addExternalData(entry("offset", "0"))
@@ -115,27 +113,6 @@ public final class ExternalInitializers implements AutoCloseable {
 
     private static StringStringEntryProto entry(String key, String value) {
         return StringStringEntryProto.newBuilder().setKey(key).setValue(value).build();
-    }
-
-    /** ORT Java's type of the same name (the two number their types differently), or null. */
-    private static OnnxJavaType javaType(int onnxType) {
-        DataType t = DataType.forNumber(onnxType);
-        if (t == null) {
-            return null;
-        }
-        return switch (t) {
-            case FLOAT -> OnnxJavaType.FLOAT;
-            case DOUBLE -> OnnxJavaType.DOUBLE;
-            case FLOAT16 -> OnnxJavaType.FLOAT16;
-            case BFLOAT16 -> OnnxJavaType.BFLOAT16;
-            case INT8 -> OnnxJavaType.INT8;
-            case UINT8 -> OnnxJavaType.UINT8;
-            case INT16 -> OnnxJavaType.INT16;
-            case INT32 -> OnnxJavaType.INT32;
-            case INT64 -> OnnxJavaType.INT64;
-            case BOOL -> OnnxJavaType.BOOL;
-            default -> null;
-        };
     }
 
     /** The model with the moved initializers marked external. */

@@ -77,10 +77,23 @@ public final class OrtRuntime {
      * @param what names the model in errors ("block layer.3 of builtin:minilm")
      */
     public OrtSession open(byte[] model, String what, OptLevel level) {
+        return open(model, what, level, null);
+    }
+
+    /** @param weights initializers the model marks external, handed over from native memory; null for none */
+    private OrtSession open(byte[] model, String what, OptLevel level, ExternalInitializers weights) {
         try (SessionOptions options = new SessionOptions()) {
             options.disablePerSessionThreads();
             options.setOptimizationLevel(level);
             options.setExecutionMode(SessionOptions.ExecutionMode.SEQUENTIAL);
+            if (weights != null) {
+                if (level == OptLevel.NO_OPT) {
+                    // a session that runs a few times (the shape probe): packed copies of its weights would
+                    // only double its memory (5 GB more for a 1B model)
+                    options.addConfigEntry("session.disable_prepacking", "1");
+                }
+                options.addExternalInitializers(weights.tensors());
+            }
             ByteBuffer direct = ByteBuffer.allocateDirect(model.length).put(model).flip();
             return env.createSession(direct, options);
         } catch (OrtException e) {
@@ -135,32 +148,19 @@ public final class OrtRuntime {
      * with its largest initializers handed over from native memory ({@link ExternalInitializers}).
      */
     public Opened open(ModelProto model, long inlineLimit, String what, OptLevel level) {
-        if (ExternalInitializers.fitsInline(model, inlineLimit)) {
+        long size = ExternalInitializers.serializedSize(model);
+        if (size <= inlineLimit) {
             return new Opened(open(model.toByteArray(), what, level), null);
         }
-        ExternalInitializers weights = ExternalInitializers.extract(model, inlineLimit, env);
-        try (SessionOptions options = new SessionOptions()) {
-            options.disablePerSessionThreads();
-            options.setOptimizationLevel(level);
-            options.setExecutionMode(SessionOptions.ExecutionMode.SEQUENTIAL);
-            if (level == OptLevel.NO_OPT) {
-                // a session that runs a few times (the shape probe): packed copies of its weights would only
-                // double its memory (5 GB more for a 1B model)
-                options.addConfigEntry("session.disable_prepacking", "1");
-            }
-            options.addExternalInitializers(weights.tensors());
-            byte[] bytes = weights.model().toByteArray();
-            ByteBuffer direct = ByteBuffer.allocateDirect(bytes.length).put(bytes).flip();
-            return new Opened(env.createSession(direct, options), weights);
-        } catch (OrtException | RuntimeException e) {
+        ExternalInitializers weights = ExternalInitializers.extract(model, size, inlineLimit, env);
+        try {
+            return new Opened(open(weights.model().toByteArray(), what, level, weights), weights);
+        } catch (RuntimeException e) {
             weights.close();
-            if (e instanceof EdgeSplitException ee) {
-                throw ee;
-            }
-            throw new EdgeSplitException(ErrorCode.MODEL_UNSUPPORTED,
-                    "ONNX Runtime cannot load " + what + ": " + firstLine(e.getMessage()), e);
+            throw e;
         }
     }
+
 
     static String firstLine(String message) {
         if (message == null) {

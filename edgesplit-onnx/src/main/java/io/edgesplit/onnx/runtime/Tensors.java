@@ -87,6 +87,20 @@ public final class Tensors {
         if (type == null) {
             throw new EdgeSplitException(ErrorCode.MODEL_UNSUPPORTED, "unknown element type " + elemType);
         }
+        OnnxJavaType java = javaTypeOrNull(elemType);
+        if (java == null) {
+            throw new EdgeSplitException(ErrorCode.MODEL_UNSUPPORTED,
+                    "ONNX Runtime Java cannot take tensors of element type " + type.name().toLowerCase());
+        }
+        return java;
+    }
+
+    /** ORT Java's type for an ONNX element type, or null where it has none. */
+    public static OnnxJavaType javaTypeOrNull(int elemType) {
+        DataType type = DataType.forNumber(elemType);
+        if (type == null) {
+            return null;
+        }
         return switch (type) {
             case FLOAT -> OnnxJavaType.FLOAT;
             case DOUBLE -> OnnxJavaType.DOUBLE;
@@ -98,8 +112,7 @@ public final class Tensors {
             case INT8 -> OnnxJavaType.INT8;
             case UINT8 -> OnnxJavaType.UINT8;
             case BOOL -> OnnxJavaType.BOOL;
-            default -> throw new EdgeSplitException(ErrorCode.MODEL_UNSUPPORTED,
-                    "ONNX Runtime Java cannot take tensors of element type " + type.name().toLowerCase());
+            default -> null;
         };
     }
 

@@ -74,6 +74,10 @@ final class PipelineBenchCommand implements Callable<Integer> {
     @Option(names = "--tokens", paramLabel = "N", description = "tokens generated per decoder sequence. Default: ${DEFAULT-VALUE}")
     int tokens = 64;
 
+    @Option(names = "--warmup-s", paramLabel = "S",
+            description = "seconds of untimed requests before each variant is timed, so that every JVM on the path runs compiled code. Default: ${DEFAULT-VALUE}")
+    double warmupS = 5;
+
     @Option(names = "--json", description = "print JSON")
     boolean json;
 
@@ -82,8 +86,8 @@ final class PipelineBenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (workers < 1 || requests < 1 || sequences < 1 || tokens < 2) {
-            throw EdgeSplitException.invalidArgument("--workers, --requests and --sequences must be >= 1, --tokens >= 2");
+        if (workers < 1 || requests < 1 || sequences < 1 || tokens < 2 || !(warmupS >= 0)) {
+            throw EdgeSplitException.invalidArgument("--workers, --requests and --sequences must be >= 1, --tokens >= 2, --warmup-s >= 0");
         }
         if (bandwidthMbps != null && !(bandwidthMbps > 0)) {
             throw EdgeSplitException.invalidArgument("--bandwidth-mbps must be > 0");
@@ -183,13 +187,12 @@ final class PipelineBenchCommand implements Callable<Integer> {
         row.put("requests", requests);
         Map<String, OnnxTensor> inputs = encoderInputs(am);
         try (LocalPipeline whole = LocalPipeline.whole(am)) {
+            warm(() -> whole.run(StepContext.stateless(1), inputs).close());
             double[] local = new double[requests];
-            for (int i = -10; i < requests; i++) {
+            for (int i = 0; i < requests; i++) {
                 long t0 = System.nanoTime();
                 whole.run(StepContext.stateless(1), inputs).close();
-                if (i >= 0) {
-                    local[i] = (System.nanoTime() - t0) / 1e6;
-                }
+                local[i] = (System.nanoTime() - t0) / 1e6;
             }
             long t0 = System.nanoTime();
             for (int i = 0; i < requests; i++) {
@@ -211,13 +214,13 @@ final class PipelineBenchCommand implements Callable<Integer> {
             Map<String, Object> row, PrintWriter err) throws Exception {
         Map<String, OnnxTensor> inputs = encoderInputs(am);
         try {
+            int[] warmed = {0};
+            warm(() -> get(g.submit(model, 1, route, "warm-" + warmed[0]++, null, 0, Gateway.Privacy.NONE, inputs, 0)));
             double[] remote = new double[requests];
-            for (int i = -10; i < requests; i++) {
+            for (int i = 0; i < requests; i++) {
                 long t1 = System.nanoTime();
                 g.submit(model, 1, route, "lat-" + i, null, 0, Gateway.Privacy.NONE, inputs, 0).get(60, TimeUnit.SECONDS);
-                if (i >= 0) {
-                    remote[i] = (System.nanoTime() - t1) / 1e6;
-                }
+                remote[i] = (System.nanoTime() - t1) / 1e6;
             }
             double lm = local[0];
             double localRps = local[1];
@@ -320,7 +323,8 @@ final class PipelineBenchCommand implements Callable<Integer> {
         }
         try (LocalPipeline whole = LocalPipeline.whole(am)) {
             Generator local = Generator.forModel(am, whole);
-            one(local, "warm-local"); // JIT and ORT warm-up
+            int[] warmed = {0};
+            warm(() -> one(local, "warm-local-" + warmed[0]++)); // JIT and ORT warm-up
             double[] single = one(local, "single");
             List<Generator.Request> batch = new ArrayList<>();
             for (int s = 0; s < sequences; s++) {
@@ -337,7 +341,8 @@ final class PipelineBenchCommand implements Callable<Integer> {
             Map<String, Object> row, PrintWriter err) {
         String logits = EquivalenceVerifier.logitsOutput(am);
         Generator remote = Generator.forModel(am, new RemoteStepRunner(g, model, 1, route, logits));
-        one(remote, "warm-remote");
+        int[] warmed = {0};
+        warm(() -> one(remote, "warm-remote-" + warmed[0]++)); // the gateway's and every worker's JIT
         double[] splitOne = one(remote, "split");
         long t0 = System.nanoTime();
         List<CompletableFuture<Generator.Result>> inFlight = new ArrayList<>();
@@ -371,6 +376,22 @@ final class PipelineBenchCommand implements Callable<Integer> {
         }
         progress(err, String.format(Locale.ROOT, "%s: one sequence %.1f tokens/s single, %.1f split; %d in flight %.1f vs %.1f",
                 am.name(), local[1], splitOne[1], sequences, local[2], splitAggregate));
+    }
+
+    /** Runs {@code once} until {@code --warmup-s} have passed, at least once. */
+    private void warm(Runnable once) {
+        long end = System.nanoTime() + (long) (warmupS * 1e9);
+        do {
+            once.run();
+        } while (System.nanoTime() < end);
+    }
+
+    private static void get(CompletableFuture<?> f) {
+        try {
+            f.get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("warm-up request failed: " + e, e);
+        }
     }
 
     private Generator.Request request(String id, int s, Generator.TokenSink sink) {

@@ -132,6 +132,11 @@ public final class BenchCommand {
         @Option(names = "--quantize", paramLabel = "int8|int4", description = "quantize the models' MatMul weights first")
         String quantize;
 
+        @Option(names = "--attention", paramLabel = "plain|fused",
+                description = "attention of the Llama-family decoders: plain ONNX ops or ONNX Runtime's fused GroupQueryAttention."
+                        + " Default: ${DEFAULT-VALUE}")
+        String attention = "plain";
+
         @Option(names = "--json", description = "print JSON")
         boolean json;
 
@@ -140,6 +145,7 @@ public final class BenchCommand {
 
         @Override
         public Integer call() {
+            io.edgesplit.onnx.build.LlamaBuilder.Attention.parse(attention); // a bad value fails before the bandwidth run
             common.configureRuntime();
             int threads = io.edgesplit.onnx.runtime.OrtRuntime.get().intraOpThreads();
             double bandwidth = io.edgesplit.onnx.bench.MemoryBandwidth.measure(threads, 512, 5);
@@ -157,12 +163,14 @@ public final class BenchCommand {
                 args.model = m;
                 args.common = common;
                 args.quantize = quantize;
+                args.attention = attention;
                 AnalyzedModel am = args.analyze();
                 io.edgesplit.onnx.bench.DecodeBenchmark.Report r = io.edgesplit.onnx.bench.DecodeBenchmark.run(am, options, bandwidth);
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("model", r.model());
                 row.put("weights", r.weights());
                 row.put("quantization", am.model().metadata("edgesplit.quantization").orElse("none (float32)"));
+                row.put("attention", am.model().metadata("edgesplit.attention").orElse("as in the ONNX file"));
                 row.put("threads", r.threads());
                 row.put("weight_bytes_read_per_token", r.weightBytesPerToken());
                 row.put("prefill_tokens", promptTokens);
@@ -172,7 +180,8 @@ public final class BenchCommand {
                 row.put("ratio_to_bound", r.ratioToBound());
                 rows.add(row);
                 if (!json) {
-                    out.printf(Locale.ROOT, "%-28s %10.1f %14.1f %13.1f %13.1f %8.3f%n", r.model(), r.weightBytesPerToken() / 1e6,
+                    String label = r.model() + (am.model().metadata("edgesplit.attention").orElse("").equals("fused") ? " (fused)" : "");
+                    out.printf(Locale.ROOT, "%-28s %10.1f %14.1f %13.1f %13.1f %8.3f%n", label, r.weightBytesPerToken() / 1e6,
                             r.prefillTokensPerS(), r.decodeTokensPerS(), r.boundTokensPerS(), r.ratioToBound());
                     out.flush();
                 }

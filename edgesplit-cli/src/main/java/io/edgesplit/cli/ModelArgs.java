@@ -30,6 +30,11 @@ public final class ModelArgs {
             description = "quantize MatMul weights (ONNX Runtime MatMulNBits, blocks of 32, symmetric)")
     String quantize;
 
+    @Option(names = "--attention", paramLabel = "plain|fused",
+            description = "attention of the Llama-family decoders EdgeSplit builds: plain ONNX ops, or ONNX Runtime's fused"
+                    + " GroupQueryAttention (same outputs within float rounding). Default: ${DEFAULT-VALUE}")
+    String attention = "plain";
+
     @Mixin
     CommonOptions common;
 
@@ -44,7 +49,8 @@ public final class ModelArgs {
 
     AnalyzedModel analyze() {
         common.configureRuntime();
-        LoadedModel loaded = new OnnxModelLoader(common.limits()).load(model);
+        LoadedModel loaded = new OnnxModelLoader(common.limits(), io.edgesplit.onnx.build.LlamaBuilder.Attention.parse(attention))
+                .load(model);
         if (quantize != null) {
             loaded = quantized(loaded, WeightQuantizer.Bits.parse(quantize));
         }

@@ -18,7 +18,33 @@ import java.util.Map;
 public final class LlamaBuilder {
     private LlamaBuilder() {}
 
+    /** How attention is expressed in the graph. Both give the same outputs (within float rounding). */
+    public enum Attention {
+        /** Plain ONNX ops (MatMul, Softmax, Concat for the cache): runs on any ONNX runtime. */
+        PLAIN,
+        /**
+         * ONNX Runtime's fused {@code com.microsoft.GroupQueryAttention} (causal, grouped KV heads, the cache
+         * grown in the kernel). RoPE stays in plain ops before it, so positions come from {@code position_ids}
+         * as in the plain graph; the kernel derives its mask from the cache length, so positions must be the
+         * consecutive ones after the cache (as the generation loop gives them).
+         */
+        FUSED;
+
+        public static Attention parse(String s) {
+            return switch (s == null ? "" : s.toLowerCase(java.util.Locale.ROOT)) {
+                case "plain" -> PLAIN;
+                case "fused" -> FUSED;
+                default -> throw io.edgesplit.core.error.EdgeSplitException.invalidArgument(
+                        "--attention must be plain or fused, not '" + s + "'");
+            };
+        }
+    }
+
     public static ModelProto build(String name, LlamaConfig c, WeightSource w) {
+        return build(name, c, w, Attention.PLAIN);
+    }
+
+    public static ModelProto build(String name, LlamaConfig c, WeightSource w, Attention attention) {
         GraphBuilder g = new GraphBuilder(name);
         int hd = c.headDim();
         String ids = g.input("input_ids", GraphBuilder.INT64, "batch", "sequence");
@@ -61,6 +87,10 @@ public final class LlamaBuilder {
             String[] rotated = g.op("Split").in(qkr, g.int64(c.heads(), c.kvHeads())).attr("axis", 2L).outs(2);
             String qr = rotated[0];
             String kr = rotated[1];
+            String merged;
+            if (attention == Attention.FUSED) {
+                merged = fusedAttention(g, l, qr, kr, v, c, scale);
+            } else {
             long[] toHeads = {0, 2, 1, 3};
             String qh = g.op("Transpose").in(qr).attr("perm", toHeads).out();
             String kh = g.op("Transpose").in(kr).attr("perm", toHeads).out();
@@ -68,7 +98,8 @@ public final class LlamaBuilder {
             String kAll = g.op("Concat").in("past." + l + ".key", kh).attr("axis", 2L).outNamed("present." + l + ".key");
             String vAll = g.op("Concat").in("past." + l + ".value", vh).attr("axis", 2L).outNamed("present." + l + ".value");
             String attn = Layers.groupedCausalAttention(g, qh, kAll, vAll, positions, c.heads(), c.kvHeads(), hd, scale);
-            String merged = Layers.mergeHeads(g, attn, (long) c.heads() * hd);
+            merged = Layers.mergeHeads(g, attn, (long) c.heads() * hd);
+            }
             String o = g.op("MatMul").in(merged,
                     g.weight(p + "wo", w.linearForMatMul(p + "wo", c.dim(), c.heads() * hd), c.heads() * hd, c.dim())).out();
             x = g.op("Add").in(x, o).out();
@@ -92,12 +123,43 @@ public final class LlamaBuilder {
 
         Map<String, Integer> opsets = new LinkedHashMap<>();
         opsets.put("", 17);
+        if (attention == Attention.FUSED) {
+            opsets.put(MS_DOMAIN, 1);
+        }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("edgesplit.architecture", "llama");
         meta.put("edgesplit.weights", c.weightsNote());
         meta.put("edgesplit.config", c.toString());
         meta.put("edgesplit.context", Integer.toString(c.maxPositions()));
+        meta.put("edgesplit.attention", attention.name().toLowerCase(java.util.Locale.ROOT));
         return g.build(8, opsets, "edgesplit-llama-builder", meta);
+    }
+
+    private static final String MS_DOMAIN = "com.microsoft";
+
+    /**
+     * Layer {@code l}'s attention as one GroupQueryAttention node over the rotated q [B,S,H,Dh] and k
+     * [B,S,KV,Dh] and v [B,S,KV*Dh], reading {@code past.l.*} and writing {@code present.l.*}
+     * ([B,KV,T,Dh], as in the plain graph). Returns [B,S,H*Dh].
+     */
+    private static String fusedAttention(GraphBuilder g, int l, String q, String k, String v, LlamaConfig c, float scale) {
+        int hd = c.headDim();
+        String q3 = g.op("Reshape").in(q, g.int64(0, 0, (long) c.heads() * hd)).out();
+        String k3 = g.op("Reshape").in(k, g.int64(0, 0, (long) c.kvHeads() * hd)).out();
+        String pastKey = "past." + l + ".key";
+        // the kernel's lengths: total = cached + new tokens, and per row the index of its last token
+        String qShape = g.op("Shape").in(q3).out();
+        String batch = g.op("Gather").in(qShape, g.int64(0)).attr("axis", 0L).out();
+        String fresh = g.op("Gather").in(qShape, g.int64Scalar(1)).attr("axis", 0L).out();
+        String cached = g.op("Gather").in(g.op("Shape").in(pastKey).out(), g.int64Scalar(2)).attr("axis", 0L).out();
+        String total64 = g.op("Add").in(cached, fresh).out();
+        String total = g.op("Cast").in(total64).attr("to", (long) GraphBuilder.INT32).out();
+        String last = g.op("Cast").in(g.op("Sub").in(total64, g.int64Scalar(1)).out()).attr("to", (long) GraphBuilder.INT32).out();
+        String seqlens = g.op("Expand").in(last, batch).out();
+        return g.op("GroupQueryAttention", MS_DOMAIN).name("GroupQueryAttention")
+                .in(q3, k3, v, pastKey, "past." + l + ".value", seqlens, total)
+                .attr("num_heads", (long) c.heads()).attr("kv_num_heads", (long) c.kvHeads()).attr("scale", scale)
+                .outNamed("layers." + l + ".attn_out", "present." + l + ".key", "present." + l + ".value");
     }
 
     /**

@@ -127,7 +127,58 @@ public final class ShapeProbe {
                 }
             }
         }
-        return model.toBuilder().setGraph(g).build();
+        return model.toBuilder().setGraph(shapeEquivalentAttention(g)).build();
+    }
+
+    /**
+     * ONNX Runtime's GroupQueryAttention refuses the probe's inputs (batch above 1 with a prompt after a
+     * cache). For the probe each one becomes plain ops giving the same output shapes (its values do not
+     * matter here): the output shaped like the query [B,S,H*Dh], and each present the past with the new
+     * [B,S,KV*Dh] keys or values appended as [B,KV,S,Dh].
+     */
+    static GraphProto.Builder shapeEquivalentAttention(GraphProto.Builder g) {
+        boolean any = g.getNodeList().stream().anyMatch(ShapeProbe::isFusedAttention);
+        if (!any) {
+            return g;
+        }
+        java.util.List<NodeProto> nodes = new java.util.ArrayList<>(g.getNodeList());
+        g.clearNode();
+        int k = 0;
+        for (NodeProto n : nodes) {
+            if (!isFusedAttention(n)) {
+                g.addNode(n);
+                continue;
+            }
+            long kvHeads = n.getAttributeList().stream().filter(a -> a.getName().equals("kv_num_heads")).findFirst()
+                    .orElseThrow(() -> new EdgeSplitException(ErrorCode.MODEL_INVALID, "GroupQueryAttention node "
+                            + n.getName() + " has no kv_num_heads"))
+                    .getI();
+            String p = "probe_gqa_" + k++ + "_";
+            g.addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName(p + "shape")
+                    .setDataType(ai.onnx.proto.OnnxMl.TensorProto.DataType.INT64_VALUE).addDims(4)
+                    .addAllInt64Data(java.util.List.of(0L, 0L, kvHeads, -1L)));
+            g.addNode(NodeProto.newBuilder().setOpType("Identity").setName(p + "out").addInput(n.getInput(0))
+                    .addOutput(n.getOutput(0)));
+            for (int i = 1; i <= 2 && i < n.getOutputCount(); i++) {
+                String heads = p + i + "_heads";
+                String moved = p + i + "_moved";
+                g.addNode(NodeProto.newBuilder().setOpType("Reshape").setName(heads).addInput(n.getInput(i))
+                        .addInput(p + "shape").addOutput(heads));
+                g.addNode(NodeProto.newBuilder().setOpType("Transpose").setName(moved).addInput(heads).addOutput(moved)
+                        .addAttribute(ai.onnx.proto.OnnxMl.AttributeProto.newBuilder().setName("perm")
+                                .setType(ai.onnx.proto.OnnxMl.AttributeProto.AttributeType.INTS)
+                                .addAllInts(java.util.List.of(0L, 2L, 1L, 3L))));
+                g.addNode(NodeProto.newBuilder().setOpType("Concat").setName(p + i + "_present").addInput(n.getInput(i + 2))
+                        .addInput(moved).addOutput(n.getOutput(i))
+                        .addAttribute(ai.onnx.proto.OnnxMl.AttributeProto.newBuilder().setName("axis")
+                                .setType(ai.onnx.proto.OnnxMl.AttributeProto.AttributeType.INT).setI(2)));
+            }
+        }
+        return g;
+    }
+
+    private static boolean isFusedAttention(NodeProto n) {
+        return n.getOpType().equals("GroupQueryAttention") && n.getDomain().equals("com.microsoft");
     }
 
     private static Map<Long, String> dimNames(GraphIndex index, DimValues a, DimValues b) {

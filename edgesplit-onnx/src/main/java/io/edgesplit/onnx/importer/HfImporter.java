@@ -45,6 +45,11 @@ public final class HfImporter {
     }
 
     public static Imported load(Path dir, long maxWeightBytes) {
+        return load(dir, maxWeightBytes, LlamaBuilder.Attention.PLAIN);
+    }
+
+    /** @param attention for Llama-style checkpoints; GPT-2 has the plain graph only */
+    public static Imported load(Path dir, long maxWeightBytes, LlamaBuilder.Attention attention) {
         JsonNode config = readJson(dir.resolve("config.json"), "config.json");
         String arch = config.path("architectures").path(0).asText(config.path("model_type").asText(""));
         if (!SUPPORTED.contains(arch)) {
@@ -53,9 +58,13 @@ public final class HfImporter {
         }
         Weights weights = Weights.open(dir, maxWeightBytes);
         String name = dir.getFileName().toString();
+        if (arch.equals("GPT2LMHeadModel") && attention != LlamaBuilder.Attention.PLAIN) {
+            throw new EdgeSplitException(ErrorCode.MODEL_UNSUPPORTED, "--attention fused applies to Llama-style checkpoints,"
+                    + " not to " + arch + " (" + dir + ")");
+        }
         ModelProto proto = arch.equals("GPT2LMHeadModel")
                 ? Gpt2Builder.build(name, gpt2Config(config, dir), weights.gpt2())
-                : LlamaBuilder.build(name, llamaConfig(config, dir, weights), weights.llama());
+                : LlamaBuilder.build(name, llamaConfig(config, dir, weights), weights.llama(), attention);
         Path tokenizerJson = dir.resolve("tokenizer.json");
         TokenizerRef tokenizer = null;
         if (Files.isRegularFile(tokenizerJson)) {

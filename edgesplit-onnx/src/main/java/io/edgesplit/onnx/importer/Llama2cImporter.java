@@ -29,8 +29,12 @@ public final class Llama2cImporter {
     public record Checkpoint(LlamaConfig config, WeightSource weights) {}
 
     public static ModelProto importModel(byte[] file, String name) {
+        return importModel(file, name, LlamaBuilder.Attention.PLAIN);
+    }
+
+    public static ModelProto importModel(byte[] file, String name, LlamaBuilder.Attention attention) {
         Checkpoint c = read(file, name);
-        return LlamaBuilder.build(name, c.config(), c.weights());
+        return LlamaBuilder.build(name, c.config(), c.weights(), attention);
     }
 
     public static Checkpoint read(byte[] file, String what) {

@@ -23,7 +23,20 @@ import java.util.function.Function;
 public final class Builtins {
     public static final String PREFIX = "builtin:";
 
-    private record Entry(String description, Function<String, LoadedModel> load) {}
+    /** A builtin's loader; {@code attention} matters to the Llama-family ones only. */
+    private interface Load {
+        LoadedModel load(String ref, LlamaBuilder.Attention attention);
+    }
+
+    /** A builtin that is not a Llama-family decoder: it has no fused-attention variant. */
+    private record Entry(String description, Load load) {
+        Entry(String description, Function<String, LoadedModel> plainOnly) {
+            this(description, (ref, attention) -> {
+                requirePlain(ref, attention);
+                return plainOnly.apply(ref);
+            });
+        }
+    }
 
     private static final String RANDOM = "random weights (seed 1)";
     private static final Map<String, Entry> ENTRIES = new LinkedHashMap<>();
@@ -47,9 +60,9 @@ public final class Builtins {
                 }));
         ENTRIES.put("stories260k", new Entry(
                 "stories260K: Llama-2 architecture, 260K parameters, pretrained on TinyStories (llama2.c), tok512 tokenizer",
-                ref -> {
+                (ref, attention) -> {
                     byte[] bin = resource("/models/stories260k/stories260K.bin", "edgesplit-onnx");
-                    ModelProto proto = Llama2cImporter.importModel(bin, "stories260K.bin");
+                    ModelProto proto = Llama2cImporter.importModel(bin, "stories260K.bin", attention);
                     byte[] tok = resource("/models/stories260k/tok512.bin", "edgesplit-onnx");
                     return new LoadedModel(ref, proto, bin.length, new TokenizerRef.Llama2c(tok, 512, "tok512.bin"));
                 }));
@@ -64,8 +77,9 @@ public final class Builtins {
                 ref -> built(ref, Gpt2Builder.build("gpt2_small_shape", Gpt2Config.small(RANDOM), new RandomWeights(1)))));
         ENTRIES.put("llama-110m-shape", new Entry(
                 "Llama shape of stories110M (dim 768, FFN 2048, 12 layers, 12 heads, vocab 32000, context 1024), random weights",
-                ref -> built(ref, LlamaBuilder.build("llama_110m_shape", new LlamaConfig(32000, 768, 12, 12, 12, 2048, 1024,
-                        10000.0, Layers.RopeStyle.INTERLEAVED, null, 1e-5f, true, false, RANDOM), new RandomWeights(1)))));
+                (ref, attention) -> built(ref, LlamaBuilder.build("llama_110m_shape", new LlamaConfig(32000, 768, 12,
+                        12, 12, 2048, 1024, 10000.0, Layers.RopeStyle.INTERLEAVED, null, 1e-5f, true, false, RANDOM),
+                        new RandomWeights(1), attention))));
     }
 
     private static LoadedModel built(String ref, ModelProto proto) {
@@ -85,14 +99,23 @@ public final class Builtins {
         return ref.startsWith(PREFIX);
     }
 
-    static LoadedModel load(String ref) {
+    /** Fused attention is a variant of the Llama-family builder; other models refuse it by name. */
+    static void requirePlain(String ref, LlamaBuilder.Attention attention) {
+        if (attention != LlamaBuilder.Attention.PLAIN) {
+            throw new EdgeSplitException(ErrorCode.MODEL_UNSUPPORTED, "--attention " + attention.name().toLowerCase(
+                    java.util.Locale.ROOT) + " applies to Llama-family decoders that EdgeSplit builds (llama2.c files,"
+                    + " LlamaForCausalLM-style checkpoints, builtin:stories260k, builtin:llama-110m-shape), not to " + ref);
+        }
+    }
+
+    static LoadedModel load(String ref, LlamaBuilder.Attention attention) {
         String name = ref.substring(PREFIX.length());
         Entry entry = ENTRIES.get(name);
         if (entry == null) {
             throw new EdgeSplitException(ErrorCode.UNKNOWN_BUILTIN,
                     "unknown builtin model '" + name + "'; known: " + String.join(", ", ENTRIES.keySet()));
         }
-        return entry.load().apply(ref);
+        return entry.load().load(ref, attention);
     }
 
     private static byte[] resource(String path, String artifact) {

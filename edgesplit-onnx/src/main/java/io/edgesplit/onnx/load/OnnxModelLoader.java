@@ -32,15 +32,22 @@ import java.util.Objects;
  */
 public final class OnnxModelLoader {
     private final LoadLimits limits;
+    private final io.edgesplit.onnx.build.LlamaBuilder.Attention attention;
 
     public OnnxModelLoader(LoadLimits limits) {
+        this(limits, io.edgesplit.onnx.build.LlamaBuilder.Attention.PLAIN);
+    }
+
+    /** @param attention how the decoders EdgeSplit builds (Llama family) express attention */
+    public OnnxModelLoader(LoadLimits limits, io.edgesplit.onnx.build.LlamaBuilder.Attention attention) {
         this.limits = Objects.requireNonNull(limits, "limits == null");
+        this.attention = Objects.requireNonNull(attention, "attention == null");
     }
 
     public LoadedModel load(String ref) {
         Objects.requireNonNull(ref, "ref == null");
         if (Builtins.isBuiltin(ref)) {
-            LoadedModel builtin = Builtins.load(ref);
+            LoadedModel builtin = Builtins.load(ref, attention);
             checkSize(ref, builtin.sizeBytes());
             return builtin;
         }
@@ -51,7 +58,7 @@ public final class OnnxModelLoader {
             throw new EdgeSplitException(ErrorCode.MODEL_NOT_FOUND, "'" + ref + "' is not a valid path");
         }
         if (HfImporter.isCheckpoint(file)) {
-            HfImporter.Imported hf = HfImporter.load(file, limits.maxModelBytes());
+            HfImporter.Imported hf = HfImporter.load(file, limits.maxModelBytes(), attention);
             return new LoadedModel(file.getFileName().toString(), hf.proto(), hf.weightBytes(), hf.tokenizer());
         }
         if (Files.isDirectory(file)) {
@@ -71,8 +78,9 @@ public final class OnnxModelLoader {
             throw new EdgeSplitException(ErrorCode.IO_FAILED, "cannot read " + ref + ": " + e.getMessage(), e);
         }
         if (file.getFileName().toString().endsWith(".bin")) {
-            return llama2c(file, bytes);
+            return llama2c(file, bytes, attention);
         }
+        Builtins.requirePlain(ref, attention);
         ModelProto proto = parseAndValidate(ref, bytes, file.getParent());
         long external = externalBytes(proto);
         checkSize(ref, bytes.length + external);
@@ -86,10 +94,10 @@ public final class OnnxModelLoader {
     }
 
     /** A llama2.c checkpoint, with {@code tokenizer.bin} (or {@code tokN.bin}) beside it if there is one. */
-    private static LoadedModel llama2c(Path file, byte[] bytes) {
+    private static LoadedModel llama2c(Path file, byte[] bytes, io.edgesplit.onnx.build.LlamaBuilder.Attention attention) {
         String name = file.getFileName().toString();
         Llama2cImporter.Checkpoint c = Llama2cImporter.read(bytes, name);
-        ModelProto proto = io.edgesplit.onnx.build.LlamaBuilder.build(name, c.config(), c.weights());
+        ModelProto proto = io.edgesplit.onnx.build.LlamaBuilder.build(name, c.config(), c.weights(), attention);
         int vocab = c.config().vocab();
         TokenizerRef tokenizer = null;
         for (String candidate : new String[] {"tokenizer.bin", "tok" + vocab + ".bin"}) {

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Imported Hugging Face decoders against an independent forward pass in plain Java (<= 1e-4). */
 class HfImporterTest {
-    private static final int[] TOKENS = {3, 17, 42, 5, 9, 11, 60, 0};
+    static final int[] TOKENS = {3, 17, 42, 5, 9, 11, 60, 0};
     private static final int PROMPT = 5;
 
     @TempDir

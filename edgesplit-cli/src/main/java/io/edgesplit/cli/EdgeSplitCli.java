@@ -35,7 +35,14 @@ public final class EdgeSplitCli {
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> report(e, err, debug));
-        int code = cli.execute(args);
+        int code;
+        try {
+            code = cli.execute(args);
+        } catch (OutOfMemoryError e) { // an Error, so picocli's exception handler never sees it
+            err.println("error [OUT_OF_MEMORY]: the JVM ran out of memory (" + e.getMessage() + "); raise its heap with"
+                    + " EDGESPLIT_JAVA_OPTS=-Xmx... or run a smaller model");
+            code = NO_RESOURCES;
+        }
         out.flush();
         err.flush();
         return code;
@@ -54,10 +61,6 @@ public final class EdgeSplitCli {
                 case EXTERNAL -> EXTERNAL_ERROR;
                 case INTERNAL -> INTERNAL_ERROR;
             };
-        }
-        if (t instanceof OutOfMemoryError) {
-            err.println("error [OUT_OF_MEMORY]: the JVM ran out of memory; raise -Xmx (EDGESPLIT_JAVA_OPTS)");
-            return NO_RESOURCES;
         }
         err.println("internal error: " + t + (debug ? "" : " (run with --debug for the stack trace)"));
         if (debug) {

@@ -64,6 +64,11 @@ public final class LlamaBuilder {
         String table = g.weight("embed.weight", embed, c.vocab(), c.dim());
         String x = g.op("Gather").in(table, ids).attr("axis", 0L).out();
         g.pop();
+        // a tied head is the embedding transposed; made now, so that the embedding's floats (1 GB for a
+        // 128K vocabulary) are not kept alive beside every layer's weights until the end
+        String headWeight = c.tiedEmbeddings()
+                ? g.weight("lm_head.weight", WeightSource.transpose(embed, c.vocab(), c.dim()), c.dim(), c.vocab()) : null;
+        embed = null;
 
         Layers.RopeTables rope = Layers.ropeTables(g, c.inverseFrequencies(), c.maxPositions(), c.ropeStyle());
         float scale = (float) (1 / Math.sqrt(hd));
@@ -116,9 +121,10 @@ public final class LlamaBuilder {
 
         g.push("head");
         String hf = Layers.rmsNorm(g, x, g.weight("norm", w.tensor("norm", c.dim()), c.dim()), c.normEps());
-        float[] head = c.tiedEmbeddings() ? WeightSource.transpose(embed, c.vocab(), c.dim())
-                : w.linearForMatMul("lm_head", c.vocab(), c.dim());
-        g.op("MatMul").in(hf, g.weight("lm_head.weight", head, c.dim(), c.vocab())).outNamed("logits");
+        if (headWeight == null) {
+            headWeight = g.weight("lm_head.weight", w.linearForMatMul("lm_head", c.vocab(), c.dim()), c.dim(), c.vocab());
+        }
+        g.op("MatMul").in(hf, headWeight).outNamed("logits");
         g.pop();
 
         Map<String, Integer> opsets = new LinkedHashMap<>();

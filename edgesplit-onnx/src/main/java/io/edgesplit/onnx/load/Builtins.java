@@ -80,6 +80,12 @@ public final class Builtins {
                 (ref, attention) -> built(ref, LlamaBuilder.build("llama_110m_shape", new LlamaConfig(32000, 768, 12,
                         12, 12, 2048, 1024, 10000.0, Layers.RopeStyle.INTERLEAVED, null, 1e-5f, true, false, RANDOM),
                         new RandomWeights(1), attention))));
+        ENTRIES.put("llama-1b-shape", new Entry(
+                "Llama-3.2-1B shape (1.24B parameters: dim 2048, FFN 8192, 16 layers, 32 heads, 8 KV heads, vocab 128256,"
+                        + " tied embeddings, llama3 RoPE scaling; context 2048 here), random weights, 6.0 GB in float32",
+                (ref, attention) -> built(ref, LlamaBuilder.build("llama_1b_shape", new LlamaConfig(128256, 2048, 16, 32, 8,
+                        8192, 2048, 500000.0, Layers.RopeStyle.HALF, new LlamaConfig.RopeScaling("llama3", 32, 1, 4, 8192),
+                        1e-5f, true, false, RANDOM), new RandomWeights(1), attention))));
     }
 
     private static LoadedModel built(String ref, ModelProto proto) {

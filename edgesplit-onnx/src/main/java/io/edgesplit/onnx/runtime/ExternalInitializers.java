@@ -23,7 +23,9 @@ import java.util.Map;
  * initializers: the model keeps them as entries marked external, which ONNX Runtime replaces
  * without reading any file. The native memory (direct buffers, counted against
  * {@code -XX:MaxDirectMemorySize}) lives until {@link #close()}, which must follow the session's
- * close. Each initializer is copied once, from the protobuf bytes into native memory.
+ * close and frees it there, not at some later GC: a model of this size held twice (a probe's copy
+ * not yet collected beside a session's) is what runs a machine out of memory. Each initializer is
+ * copied once, from the protobuf bytes into native memory.
  */
 public final class ExternalInitializers implements AutoCloseable {
     /** Models up to this size are serialized whole; larger ones move initializers out until they fit. */
@@ -33,10 +35,12 @@ public final class ExternalInitializers implements AutoCloseable {
 
     private final ModelProto model;
     private final Map<String, OnnxTensorLike> tensors;
+    private final List<ByteBuffer> buffers;
 
-    private ExternalInitializers(ModelProto model, Map<String, OnnxTensorLike> tensors) {
+    private ExternalInitializers(ModelProto model, Map<String, OnnxTensorLike> tensors, List<ByteBuffer> buffers) {
         this.model = model;
         this.tensors = tensors;
+        this.buffers = buffers;
     }
 
     /** Bytes the model serializes to, as a long: protobuf's own count is an int and overflows past 2 GiB. */
@@ -81,6 +85,7 @@ public final class ExternalInitializers implements AutoCloseable {
                     + " bytes without its large initializers, over the " + limit + " one message can hold");
         }
         Map<String, OnnxTensorLike> tensors = new LinkedHashMap<>();
+        List<ByteBuffer> buffers = new ArrayList<>();
         try {
             GraphProto.Builder graph = model.getGraph().toBuilder().clearInitializer();
             for (TensorProto t : model.getGraph().getInitializerList()) {
@@ -91,6 +96,7 @@ public final class ExternalInitializers implements AutoCloseable {
                 }
                 int n = m.getRawData().size();
                 ByteBuffer buffer = ByteBuffer.allocateDirect(n); // direct: ONNX Runtime reads it in place
+                buffers.add(buffer);
                 m.getRawData().copyTo(buffer);
                 buffer.flip();
                 long[] shape = m.getDimsList().stream().mapToLong(Long::longValue).toArray();
@@ -100,9 +106,10 @@ public final class ExternalInitializers implements AutoCloseable {
                         .addExternalData(entry("location", LOCATION)).addExternalData(entry("offset", "0"))
                         .addExternalData(entry("length", Integer.toString(n))));
             }
-            return new ExternalInitializers(model.toBuilder().setGraph(graph).build(), tensors);
+            return new ExternalInitializers(model.toBuilder().setGraph(graph).build(), tensors, buffers);
         } catch (OrtException | RuntimeException e) {
             tensors.values().forEach(x -> ((OnnxTensor) x).close());
+            buffers.forEach(DirectMemory::free);
             if (e instanceof EdgeSplitException ee) {
                 throw ee;
             }
@@ -125,9 +132,11 @@ public final class ExternalInitializers implements AutoCloseable {
         return tensors;
     }
 
-    /** Releases the tensors (their buffers go with the next GC); only after the sessions using them are closed. */
+    /** Releases the tensors and frees their native memory; only after the sessions using them are closed. */
     @Override
     public void close() {
         tensors.values().forEach(t -> ((OnnxTensor) t).close());
+        buffers.forEach(DirectMemory::free);
+        buffers.clear();
     }
 }

@@ -87,11 +87,10 @@ public final class OrtRuntime {
             options.setOptimizationLevel(level);
             options.setExecutionMode(SessionOptions.ExecutionMode.SEQUENTIAL);
             if (weights != null) {
-                if (level == OptLevel.NO_OPT) {
-                    // a session that runs a few times (the shape probe): packed copies of its weights would
-                    // only double its memory (5 GB more for a 1B model)
-                    options.addConfigEntry("session.disable_prepacking", "1");
-                }
+                // a model this large (over 1 GiB) is bound by memory, not by packing: packed copies of its
+                // weights would double it (5 GB more for a 1B model), and decoding one token at a time is
+                // a matrix-vector product that packing barely speeds up
+                options.addConfigEntry("session.disable_prepacking", "1");
                 options.addExternalInitializers(weights.tensors());
             }
             ByteBuffer direct = ByteBuffer.allocateDirect(model.length).put(model).flip();

@@ -86,25 +86,13 @@ public final class LlamaBuilder {
             // q and k heads rotate together: one RoPE for both, split after.
             String q4 = g.op("Reshape").in(q, g.int64(0, 0, c.heads(), hd)).out();
             String k4 = g.op("Reshape").in(k, g.int64(0, 0, c.kvHeads(), hd)).out();
-            String v4 = g.op("Reshape").in(v, g.int64(0, 0, c.kvHeads(), hd)).out();
             String qk = g.op("Concat").in(q4, k4).attr("axis", 2L).out();
             String qkr = Layers.rope(g, qk, rope, Layers.ropeAt(g, rope, positions));
             String[] rotated = g.op("Split").in(qkr, g.int64(c.heads(), c.kvHeads())).attr("axis", 2L).outs(2);
             String qr = rotated[0];
             String kr = rotated[1];
-            String merged;
-            if (attention == Attention.FUSED) {
-                merged = fusedAttention(g, l, qr, kr, v, c, scale);
-            } else {
-            long[] toHeads = {0, 2, 1, 3};
-            String qh = g.op("Transpose").in(qr).attr("perm", toHeads).out();
-            String kh = g.op("Transpose").in(kr).attr("perm", toHeads).out();
-            String vh = g.op("Transpose").in(v4).attr("perm", toHeads).out();
-            String kAll = g.op("Concat").in("past." + l + ".key", kh).attr("axis", 2L).outNamed("present." + l + ".key");
-            String vAll = g.op("Concat").in("past." + l + ".value", vh).attr("axis", 2L).outNamed("present." + l + ".value");
-            String attn = Layers.groupedCausalAttention(g, qh, kAll, vAll, positions, c.heads(), c.kvHeads(), hd, scale);
-            merged = Layers.mergeHeads(g, attn, (long) c.heads() * hd);
-            }
+            String merged = attention == Attention.FUSED ? fusedAttention(g, l, qr, kr, v, c, scale)
+                    : plainAttention(g, l, qr, kr, v, positions, c, scale);
             String o = g.op("MatMul").in(merged,
                     g.weight(p + "wo", w.linearForMatMul(p + "wo", c.dim(), c.heads() * hd), c.heads() * hd, c.dim())).out();
             x = g.op("Add").in(x, o).out();
@@ -142,6 +130,20 @@ public final class LlamaBuilder {
     }
 
     private static final String MS_DOMAIN = "com.microsoft";
+
+    /** Layer {@code l}'s attention in plain ops, with the same inputs and outputs as {@link #fusedAttention}. */
+    private static String plainAttention(GraphBuilder g, int l, String q, String k, String v, String positions, LlamaConfig c,
+            float scale) {
+        int hd = c.headDim();
+        long[] toHeads = {0, 2, 1, 3};
+        String qh = g.op("Transpose").in(q).attr("perm", toHeads).out();
+        String kh = g.op("Transpose").in(k).attr("perm", toHeads).out();
+        String vh = g.op("Transpose").in(g.op("Reshape").in(v, g.int64(0, 0, c.kvHeads(), hd)).out()).attr("perm", toHeads).out();
+        String kAll = g.op("Concat").in("past." + l + ".key", kh).attr("axis", 2L).outNamed("present." + l + ".key");
+        String vAll = g.op("Concat").in("past." + l + ".value", vh).attr("axis", 2L).outNamed("present." + l + ".value");
+        String attn = Layers.groupedCausalAttention(g, qh, kAll, vAll, positions, c.heads(), c.kvHeads(), hd, scale);
+        return Layers.mergeHeads(g, attn, (long) c.heads() * hd);
+    }
 
     /**
      * Layer {@code l}'s attention as one GroupQueryAttention node over the rotated q [B,S,H,Dh] and k

@@ -1,8 +1,10 @@
 package io.edgesplit.onnx.graph;
 
+import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import ai.onnxruntime.OnnxTensor;
@@ -15,9 +17,11 @@ import io.edgesplit.core.error.EdgeSplitException;
 import io.edgesplit.core.error.ErrorCode;
 import io.edgesplit.onnx.runtime.ExternalInitializers;
 import io.edgesplit.onnx.runtime.OrtRuntime;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -141,7 +145,7 @@ public final class ShapeProbe {
         if (!any) {
             return g;
         }
-        java.util.List<NodeProto> nodes = new java.util.ArrayList<>(g.getNodeList());
+        List<NodeProto> nodes = new ArrayList<>(g.getNodeList());
         g.clearNode();
         int k = 0;
         for (NodeProto n : nodes) {
@@ -154,9 +158,9 @@ public final class ShapeProbe {
                             + n.getName() + " has no kv_num_heads"))
                     .getI();
             String p = "probe_gqa_" + k++ + "_";
-            g.addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName(p + "shape")
-                    .setDataType(ai.onnx.proto.OnnxMl.TensorProto.DataType.INT64_VALUE).addDims(4)
-                    .addAllInt64Data(java.util.List.of(0L, 0L, kvHeads, -1L)));
+            g.addInitializer(TensorProto.newBuilder().setName(p + "shape")
+                    .setDataType(TensorProto.DataType.INT64_VALUE).addDims(4)
+                    .addAllInt64Data(List.of(0L, 0L, kvHeads, -1L)));
             g.addNode(NodeProto.newBuilder().setOpType("Identity").setName(p + "out").addInput(n.getInput(0))
                     .addOutput(n.getOutput(0)));
             for (int i = 1; i <= 2 && i < n.getOutputCount(); i++) {
@@ -165,13 +169,13 @@ public final class ShapeProbe {
                 g.addNode(NodeProto.newBuilder().setOpType("Reshape").setName(heads).addInput(n.getInput(i))
                         .addInput(p + "shape").addOutput(heads));
                 g.addNode(NodeProto.newBuilder().setOpType("Transpose").setName(moved).addInput(heads).addOutput(moved)
-                        .addAttribute(ai.onnx.proto.OnnxMl.AttributeProto.newBuilder().setName("perm")
-                                .setType(ai.onnx.proto.OnnxMl.AttributeProto.AttributeType.INTS)
-                                .addAllInts(java.util.List.of(0L, 2L, 1L, 3L))));
+                        .addAttribute(AttributeProto.newBuilder().setName("perm")
+                                .setType(AttributeProto.AttributeType.INTS)
+                                .addAllInts(List.of(0L, 2L, 1L, 3L))));
                 g.addNode(NodeProto.newBuilder().setOpType("Concat").setName(p + i + "_present").addInput(n.getInput(i + 2))
                         .addInput(moved).addOutput(n.getOutput(i))
-                        .addAttribute(ai.onnx.proto.OnnxMl.AttributeProto.newBuilder().setName("axis")
-                                .setType(ai.onnx.proto.OnnxMl.AttributeProto.AttributeType.INT).setI(2)));
+                        .addAttribute(AttributeProto.newBuilder().setName("axis")
+                                .setType(AttributeProto.AttributeType.INT).setI(2)));
             }
         }
         return g;

@@ -28,7 +28,7 @@ public final class Builtins {
         LoadedModel load(String ref, LlamaBuilder.Attention attention);
     }
 
-    /** A builtin that is not a Llama-family decoder: it has no fused-attention variant. */
+    /** A builtin: its description and loader; a one-argument loader is a model with no fused-attention variant. */
     private record Entry(String description, Load load) {
         Entry(String description, Function<String, LoadedModel> plainOnly) {
             this(description, (ref, attention) -> {
@@ -109,8 +109,8 @@ public final class Builtins {
     static void requirePlain(String ref, LlamaBuilder.Attention attention) {
         if (attention != LlamaBuilder.Attention.PLAIN) {
             throw new EdgeSplitException(ErrorCode.MODEL_UNSUPPORTED, "--attention " + attention.name().toLowerCase(
-                    java.util.Locale.ROOT) + " applies to Llama-family decoders that EdgeSplit builds (llama2.c files,"
-                    + " LlamaForCausalLM-style checkpoints, builtin:stories260k, builtin:llama-110m-shape), not to " + ref);
+                    java.util.Locale.ROOT) + " applies to the Llama-family decoders EdgeSplit builds (llama2.c files,"
+                    + " Llama/Mistral/Qwen2-style checkpoints, the builtin Llama models), not to " + ref);
         }
     }
 

@@ -76,8 +76,11 @@ final class DashboardCheck {
         }
     }
 
+    /** Waits up to 30 s; the page redraws its tables on every update, so an element read mid-redraw is read again. */
     private WebDriverWait waiting() {
-        return new WebDriverWait(web, Duration.ofSeconds(30));
+        WebDriverWait wait = new WebDriverWait(web, Duration.ofSeconds(30));
+        wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);
+        return wait;
     }
 
     /** The plans table's stages, one line per model. */

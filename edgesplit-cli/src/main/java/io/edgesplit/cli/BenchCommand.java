@@ -170,7 +170,8 @@ public final class BenchCommand {
                 row.put("model", r.model());
                 row.put("weights", r.weights());
                 row.put("quantization", am.model().metadata("edgesplit.quantization").orElse("none (float32)"));
-                row.put("attention", am.model().metadata("edgesplit.attention").orElse("as in the ONNX file"));
+                String attended = am.model().metadata("edgesplit.attention").orElse("as in the ONNX file");
+                row.put("attention", attended);
                 row.put("threads", r.threads());
                 row.put("weight_bytes_read_per_token", r.weightBytesPerToken());
                 row.put("prefill_tokens", promptTokens);
@@ -180,7 +181,7 @@ public final class BenchCommand {
                 row.put("ratio_to_bound", r.ratioToBound());
                 rows.add(row);
                 if (!json) {
-                    String label = r.model() + (am.model().metadata("edgesplit.attention").orElse("").equals("fused") ? " (fused)" : "");
+                    String label = r.model() + (attended.equals("fused") ? " (fused)" : "");
                     out.printf(Locale.ROOT, "%-28s %10.1f %14.1f %13.1f %13.1f %8.3f%n", label, r.weightBytesPerToken() / 1e6,
                             r.prefillTokensPerS(), r.decodeTokensPerS(), r.boundTokensPerS(), r.ratioToBound());
                     out.flush();

@@ -390,7 +390,10 @@ final class PipelineBenchCommand implements Callable<Integer> {
         try {
             f.get(60, TimeUnit.SECONDS);
         } catch (Exception e) {
-            throw new IllegalStateException("warm-up request failed: " + e, e);
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw new EdgeSplitException(io.edgesplit.core.error.ErrorCode.RUNTIME_FAILED, "a warm-up request failed: " + e, e);
         }
     }
 

@@ -30,6 +30,16 @@ public final class LlamaBuilder {
          */
         FUSED;
 
+        /** Refuses anything but plain attention for {@code model}, which has no fused variant. */
+        public void requirePlainFor(String model) {
+            if (this != PLAIN) {
+                throw new io.edgesplit.core.error.EdgeSplitException(io.edgesplit.core.error.ErrorCode.MODEL_UNSUPPORTED,
+                        "--attention " + name().toLowerCase(java.util.Locale.ROOT) + " applies to the Llama-family decoders"
+                                + " EdgeSplit builds (llama2.c files, Llama/Mistral/Qwen2-style checkpoints, the builtin Llama"
+                                + " models), not to " + model);
+            }
+        }
+
         public static Attention parse(String s) {
             return switch (s == null ? "" : s.toLowerCase(java.util.Locale.ROOT)) {
                 case "plain" -> PLAIN;

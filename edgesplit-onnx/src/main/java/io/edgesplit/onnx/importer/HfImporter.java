@@ -56,12 +56,11 @@ public final class HfImporter {
             throw new EdgeSplitException(ErrorCode.MODEL_UNSUPPORTED, "architecture '" + (arch.isEmpty() ? "(none)" : arch)
                     + "' in " + dir.resolve("config.json") + " is not supported; supported: " + String.join(", ", SUPPORTED));
         }
+        if (arch.equals("GPT2LMHeadModel")) {
+            attention.requirePlainFor(arch + " checkpoint " + dir); // before any weights are read
+        }
         Weights weights = Weights.open(dir, maxWeightBytes);
         String name = dir.getFileName().toString();
-        if (arch.equals("GPT2LMHeadModel") && attention != LlamaBuilder.Attention.PLAIN) {
-            throw new EdgeSplitException(ErrorCode.MODEL_UNSUPPORTED, "--attention fused applies to Llama-style checkpoints,"
-                    + " not to " + arch + " (" + dir + ")");
-        }
         ModelProto proto = arch.equals("GPT2LMHeadModel")
                 ? Gpt2Builder.build(name, gpt2Config(config, dir), weights.gpt2())
                 : LlamaBuilder.build(name, llamaConfig(config, dir, weights), weights.llama(), attention);

@@ -32,7 +32,7 @@ public final class Builtins {
     private record Entry(String description, Load load) {
         Entry(String description, Function<String, LoadedModel> plainOnly) {
             this(description, (ref, attention) -> {
-                requirePlain(ref, attention);
+                attention.requirePlainFor(ref);
                 return plainOnly.apply(ref);
             });
         }
@@ -103,15 +103,6 @@ public final class Builtins {
 
     static boolean isBuiltin(String ref) {
         return ref.startsWith(PREFIX);
-    }
-
-    /** Fused attention is a variant of the Llama-family builder; other models refuse it by name. */
-    static void requirePlain(String ref, LlamaBuilder.Attention attention) {
-        if (attention != LlamaBuilder.Attention.PLAIN) {
-            throw new EdgeSplitException(ErrorCode.MODEL_UNSUPPORTED, "--attention " + attention.name().toLowerCase(
-                    java.util.Locale.ROOT) + " applies to the Llama-family decoders EdgeSplit builds (llama2.c files,"
-                    + " Llama/Mistral/Qwen2-style checkpoints, the builtin Llama models), not to " + ref);
-        }
     }
 
     static LoadedModel load(String ref, LlamaBuilder.Attention attention) {

@@ -80,7 +80,7 @@ public final class OnnxModelLoader {
         if (file.getFileName().toString().endsWith(".bin")) {
             return llama2c(file, bytes, attention);
         }
-        Builtins.requirePlain(ref, attention);
+        attention.requirePlainFor(ref);
         ModelProto proto = parseAndValidate(ref, bytes, file.getParent());
         long external = externalBytes(proto);
         checkSize(ref, bytes.length + external);

@@ -160,7 +160,6 @@ public final class OrtRuntime {
         }
     }
 
-
     static String firstLine(String message) {
         if (message == null) {
             return "(no message)";

@@ -343,7 +343,12 @@ final class PipelineBenchCommand implements Callable<Integer> {
         Generator remote = Generator.forModel(am, new RemoteStepRunner(g, model, 1, route, logits));
         int[] warmed = {0};
         warm(() -> one(remote, "warm-remote-" + warmed[0]++)); // the gateway's and every worker's JIT
+        List<Telemetry> before = route.stream().map(h -> g.telemetry(h.address())).toList();
         double[] splitOne = one(remote, "split");
+        List<Double> stageMs = new ArrayList<>();
+        for (int i = 0; i < route.size(); i++) {
+            stageMs.add(stepMs(before.get(i), g.telemetry(route.get(i).address())));
+        }
         long t0 = System.nanoTime();
         List<CompletableFuture<Generator.Result>> inFlight = new ArrayList<>();
         try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
@@ -367,6 +372,10 @@ final class PipelineBenchCommand implements Callable<Integer> {
         int hops = route.size() + 1;
         row.put("hops", hops);
         row.put("per_hop_overhead_ms", (splitOne[0] - local[0]) / hops);
+        // what the workers' stages took per step of the one sequence, as their telemetry counts it: the
+        // rest of the time between tokens is the transport and the gateway
+        row.put("stage_compute_ms", stageMs);
+        row.put("outside_stages_ms_per_token", splitOne[0] - stageMs.stream().mapToDouble(Double::doubleValue).sum());
         if (am.name().contains("llama-110m")) {
             row.put("peer_distributed_llama_8_sequences_tokens_per_s", DLLAMA_110M_8SEQ);
             row.put("aggregate_ratio_to_peer", splitAggregate / DLLAMA_110M_8SEQ);
@@ -376,6 +385,21 @@ final class PipelineBenchCommand implements Callable<Integer> {
         }
         progress(err, String.format(Locale.ROOT, "%s: one sequence %.1f tokens/s single, %.1f split; %d in flight %.1f vs %.1f",
                 am.name(), local[1], splitOne[1], sequences, local[2], splitAggregate));
+    }
+
+    /** Mean execution time of a worker's steps between two telemetry readings (its loaded ranges together). */
+    private static double stepMs(Telemetry before, Telemetry after) {
+        long runs = 0;
+        double ms = 0;
+        for (io.edgesplit.wire.v1.LoadedRange r : after.getLoadedList()) {
+            runs += r.getRuns();
+            ms += r.getMsTotal();
+        }
+        for (io.edgesplit.wire.v1.LoadedRange r : before.getLoadedList()) {
+            runs -= r.getRuns();
+            ms -= r.getMsTotal();
+        }
+        return runs == 0 ? 0 : ms / runs;
     }
 
     /** Runs {@code once} until {@code --warmup-s} have passed, at least once. */

@@ -86,6 +86,7 @@ public final class Gateway implements AutoCloseable {
     private final Peers peers;
     private final String host;
     private final Map<String, CompletableFuture<StepResult>> pending = new ConcurrentHashMap<>();
+    private final StreamLane.Incoming incoming = new StreamLane.Incoming();
     /** Model files workers may fetch, by SHA-256; and each published model's hash, by its name. */
     private final Map<String, Path> published = new ConcurrentHashMap<>();
     private final Map<String, String> hashes = new ConcurrentHashMap<>();
@@ -129,6 +130,11 @@ public final class Gateway implements AutoCloseable {
                     return;
                 }
                 FileSender.send(file, req.getOffset(), (io.grpc.stub.ServerCallStreamObserver<io.edgesplit.wire.v1.FileChunk>) reply);
+            }
+
+            @Override
+            public StreamObserver<StepResult> results(StreamObserver<io.edgesplit.wire.v1.StreamAck> answers) {
+                return self[0].incoming.accept(this::deliver, answers);
             }
 
             @Override
@@ -211,7 +217,7 @@ public final class Gateway implements AutoCloseable {
         LinkSpec emulated = emulatedLinks.get(first.node());
         peers.links().send(first.address(), emulated != null ? emulated.wire() : request.getRoute().getHops(0).getLinkIn(),
                 request.getSerializedSize(),
-                () -> Senders.step(peers.worker(first.address()), request, new StreamObserver<>() {
+                () -> Senders.step(peers, first.address(), request, new StreamObserver<>() {
             @Override
             public void onNext(StepAck value) {}
 
@@ -389,6 +395,7 @@ public final class Gateway implements AutoCloseable {
 
     @Override
     public void close() {
+        incoming.closeAll();
         server.shutdownNow();
         peers.close();
         pending.values().forEach(f -> f.completeExceptionally(new EdgeSplitException(ErrorCode.IO_FAILED, "gateway closed")));

@@ -16,6 +16,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Peers implements AutoCloseable {
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+    private final Map<String, StreamLane<io.edgesplit.wire.v1.StepRequest>> stepLanes = new ConcurrentHashMap<>();
+    private final Map<String, StreamLane<io.edgesplit.wire.v1.StepResult>> resultLanes = new ConcurrentHashMap<>();
     private final LinkEmulator links = new LinkEmulator();
 
     LinkEmulator links() {
@@ -39,6 +41,16 @@ public final class Peers implements AutoCloseable {
         return GatewayGrpc.newStub(channel(address));
     }
 
+    /** The stream of steps to the worker at {@code address}. */
+    StreamLane<io.edgesplit.wire.v1.StepRequest> steps(String address) {
+        return stepLanes.computeIfAbsent(address, a -> new StreamLane<>(answers -> worker(a).steps(answers)));
+    }
+
+    /** The stream of results to the gateway at {@code address}. */
+    StreamLane<io.edgesplit.wire.v1.StepResult> results(String address) {
+        return resultLanes.computeIfAbsent(address, a -> new StreamLane<>(answers -> gateway(a).results(answers)));
+    }
+
     static StreamObserver<StepAck> ignore() {
         return new StreamObserver<>() {
             @Override
@@ -57,6 +69,8 @@ public final class Peers implements AutoCloseable {
     @Override
     public void close() {
         links.close();
+        stepLanes.values().forEach(StreamLane::close);
+        resultLanes.values().forEach(StreamLane::close);
         channels.values().forEach(ManagedChannel::shutdown);
         for (ManagedChannel c : channels.values()) {
             try {

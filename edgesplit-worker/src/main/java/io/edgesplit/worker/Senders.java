@@ -1,6 +1,5 @@
 package io.edgesplit.worker;
 
-import io.edgesplit.wire.v1.GatewayGrpc;
 import io.edgesplit.wire.v1.ResultPart;
 import io.edgesplit.wire.v1.StepAck;
 import io.edgesplit.wire.v1.StepPart;
@@ -14,12 +13,13 @@ import java.util.function.Consumer;
 final class Senders {
     private Senders() {}
 
-    static void step(WorkerGrpc.WorkerStub stub, StepRequest req, StreamObserver<StepAck> ack) {
+    /** Sends a step to the worker at {@code address}: on the stream of steps to it, or chunked when large. */
+    static void step(Peers peers, String address, StepRequest req, StreamObserver<StepAck> ack) {
         if (!Chunks.large(req.getTensorsList())) {
-            stub.step(req, ack);
+            peers.steps(address).send(req, ack);
             return;
         }
-        StreamObserver<StepPart> out = stub.stepStream(ack);
+        StreamObserver<StepPart> out = peers.worker(address).stepStream(ack);
         out.onNext(StepPart.newBuilder().setRequest(req.toBuilder().clearTensors()
                 .addAllTensors(Chunks.headers(req.getTensorsList()))).build());
         Chunks.chunks(req.getTensorsList(), c -> out.onNext(StepPart.newBuilder().setChunk(c).build()));
@@ -34,12 +34,13 @@ final class Senders {
         out.onCompleted();
     }
 
-    static void deliver(GatewayGrpc.GatewayStub stub, StepResult result, StreamObserver<StepAck> ack) {
+    /** Delivers a result to the gateway at {@code address}: on the stream of results to it, or chunked when large. */
+    static void deliver(Peers peers, String address, StepResult result, StreamObserver<StepAck> ack) {
         if (!Chunks.large(result.getTensorsList())) {
-            stub.deliver(result, ack);
+            peers.results(address).send(result, ack);
             return;
         }
-        StreamObserver<ResultPart> out = stub.deliverStream(ack);
+        StreamObserver<ResultPart> out = peers.gateway(address).deliverStream(ack);
         out.onNext(ResultPart.newBuilder().setResult(result.toBuilder().clearTensors()
                 .addAllTensors(Chunks.headers(result.getTensorsList()))).build());
         Chunks.chunks(result.getTensorsList(), c -> out.onNext(ResultPart.newBuilder().setChunk(c).build()));

@@ -78,6 +78,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                 }
             });
     private final LongAdder dropped = new LongAdder();
+    private final StreamLane.Incoming incoming = new StreamLane.Incoming();
     private final LongAdder kvMoved = new LongAdder();
     /** EMULATED links from here, by peer node name ("gateway" for the gateway); they win over a route's. */
     private final Map<String, io.edgesplit.wire.v1.EmulatedLink> emulatedLinks = new ConcurrentHashMap<>();
@@ -218,6 +219,16 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
         return Senders.receiver(p -> p.hasRequest() ? p.getRequest() : null, io.edgesplit.wire.v1.StepPart::getChunk,
                 StepRequest::getTensorsList, (m, tensors) -> m.toBuilder().clearTensors().addAllTensors(tensors).build(),
                 whole -> step(whole, reply), reply);
+    }
+
+    @Override
+    public StreamObserver<StepRequest> steps(StreamObserver<io.edgesplit.wire.v1.StreamAck> answers) {
+        return incoming.accept(this::step, answers);
+    }
+
+    /** Ends the streams of steps peers opened here (at shutdown, so that it need not wait for them). */
+    void endStreams() {
+        incoming.closeAll();
     }
 
     @Override
@@ -526,7 +537,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
             long size = forward.getSerializedSize();
             long sent = System.nanoTime(); // the link's time includes its emulated delay, as a real link's would
             peers.links().send(to.getAddress(), linkTo(to.getNode(), to.getLinkIn()), size, () -> {
-                Senders.step(peers.worker(to.getAddress()), forward, new StreamObserver<>() {
+                Senders.step(peers, to.getAddress(), forward, new StreamObserver<>() {
                 @Override
                 public void onNext(StepAck value) {
                     linkRates.computeIfAbsent(to.getNode(), k -> new LinkRate()).record(size, System.nanoTime() - sent);
@@ -587,7 +598,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
         String gateway = req.getRoute().getGatewayAddress();
         long sent = System.nanoTime();
         peers.links().send(gateway, linkTo("gateway", req.getRoute().getLinkBack()), size,
-                () -> Senders.deliver(peers.gateway(gateway), result, new StreamObserver<>() {
+                () -> Senders.deliver(peers, gateway, result, new StreamObserver<>() {
                     @Override
                     public void onNext(StepAck value) {
                         linkRates.computeIfAbsent("gateway", k -> new LinkRate()).record(size, System.nanoTime() - sent);
@@ -840,6 +851,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
 
     @Override
     public void close() {
+        incoming.closeAll();
         if (sweeper != null) {
             sweeper.shutdownNow();
         }

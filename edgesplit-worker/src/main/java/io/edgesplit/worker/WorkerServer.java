@@ -64,6 +64,7 @@ public final class WorkerServer implements AutoCloseable {
     @Override
     public void close() {
         server.shutdown();
+        node.endStreams(); // peers' streams of steps stay open otherwise, and the shutdown would wait for them
         try {
             server.awaitTermination(3, TimeUnit.SECONDS);
         } catch (InterruptedException e) {

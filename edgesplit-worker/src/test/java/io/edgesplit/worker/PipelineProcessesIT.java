@@ -188,6 +188,11 @@ class PipelineProcessesIT {
                             reply.onNext(StepAck.getDefaultInstance());
                             reply.onCompleted();
                         }
+
+                        @Override
+                        public StreamObserver<StepResult> results(StreamObserver<io.edgesplit.wire.v1.StreamAck> answers) {
+                            return new StreamLane.Incoming().accept(this::deliver, answers); // how workers deliver
+                        }
                     }).build().start();
         }
 

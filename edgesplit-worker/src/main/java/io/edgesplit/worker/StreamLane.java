@@ -47,10 +47,26 @@ final class StreamLane<T> implements AutoCloseable {
                 refused = answers.failure;
                 if (refused == null) {
                     answers.waiting.add(ack);
-                    out.onNext(message);
-                    return;
+                    try {
+                        out.onNext(message);
+                        return;
+                    } catch (RuntimeException e) {
+                        // not sent, so no answer will come for it: the answers of the rest would be out of
+                        // step, so the stream is given up (its waiting messages fail as it ends)
+                        if (answers.waiting.peekLast() != ack) {
+                            return; // the stream ended meanwhile and failed it already
+                        }
+                        answers.waiting.removeLast();
+                        refused = Status.INTERNAL.withDescription("could not send on the stream: " + e).withCause(e);
+                        StreamObserver<T> broken = out;
+                        out = null;
+                        if (broken != null) {
+                            broken.onError(e);
+                        }
+                    }
+                } else {
+                    out = null; // the call failed as it started
                 }
-                out = null; // the call failed as it started
             }
         }
         ack.onError(refused.asRuntimeException());

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 class StreamLaneTest {
 
     /** One opened stream as the lane sees it: what was sent on it, and the observer of its answers. */
-    private static final class Call implements StreamObserver<String> {
+    private static class Call implements StreamObserver<String> {
         final List<String> sent = new ArrayList<>();
         StreamObserver<StreamAck> answers;
         boolean completed;
@@ -147,6 +147,41 @@ class StreamLaneTest {
         lane.send("b", b);
         assertThat(b.result).startsWith("UNAVAILABLE");
         assertThat(calls).hasSize(1);
+    }
+
+    @Test
+    void aMessageThatCannotBeSentFailsAloneAndTheStreamIsGivenUp() {
+        List<StreamObserver<StreamAck>> opened = new ArrayList<>();
+        boolean[] cancelled = {false};
+        StreamLane<String> lane = new StreamLane<>(answers -> {
+            opened.add(answers);
+            return new Call() {
+                @Override
+                public void onNext(String value) {
+                    if (value.equals("unsendable")) {
+                        throw new IllegalStateException("cannot serialize");
+                    }
+                    super.onNext(value);
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    cancelled[0] = true;
+                }
+            };
+        });
+        Outcome a = new Outcome();
+        lane.send("a", a);
+        Outcome bad = new Outcome();
+        lane.send("unsendable", bad);
+        assertThat(bad.result).startsWith("INTERNAL could not send on the stream");
+        assertThat(a.settled).isZero(); // still waiting for its answer, or for the stream's end
+        assertThat(cancelled[0]).isTrue();
+        opened.getFirst().onError(Status.CANCELLED.asRuntimeException());
+        assertThat(a.result).startsWith("CANCELLED");
+        Outcome c = new Outcome();
+        lane.send("c", c);
+        assertThat(opened).hasSize(2);
     }
 
     /** What a receiving stream sent back. */

@@ -3,9 +3,7 @@ package io.edgesplit.worker;
 import ai.onnxruntime.OnnxTensor;
 import io.edgesplit.core.error.EdgeSplitException;
 import io.edgesplit.core.error.ErrorCode;
-import io.edgesplit.onnx.generate.PipelineStepRunner;
 import io.edgesplit.onnx.generate.StepRunner;
-import io.edgesplit.onnx.runtime.OrtRuntime;
 import io.edgesplit.wire.v1.Tensor;
 import java.util.List;
 import java.util.Map;
@@ -41,9 +39,19 @@ public final class RemoteStepRunner implements StepRunner {
             if (t == null) {
                 throw new EdgeSplitException(ErrorCode.INTERNAL, "the last worker returned no '" + logits + "'");
             }
-            try (OnnxTensor tensor = TensorCodec.decode(OrtRuntime.get().env(), t)) {
-                return PipelineStepRunner.lastRow(tensor);
+            if (t.getShapeCount() == 0) {
+                throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "the last worker's '" + logits + "' is a scalar, not logits");
             }
+            // read in place, checked as decoding checks it: an ORT tensor per token only to copy a row out is not needed
+            java.nio.FloatBuffer all = TensorCodec.floats(t);
+            long vocab = t.getShape(t.getShapeCount() - 1);
+            if (vocab <= 0 || vocab > all.limit()) {
+                throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "the last worker's '" + logits + "' has no row of logits: shape "
+                        + t.getShapeList());
+            }
+            float[] row = new float[(int) vocab];
+            all.get(all.limit() - row.length, row);
+            return row;
         } catch (ExecutionException e) {
             throw e.getCause() instanceof EdgeSplitException es ? es
                     : new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "step failed: " + e.getCause(), e.getCause());

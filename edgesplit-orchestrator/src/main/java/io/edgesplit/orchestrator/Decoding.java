@@ -11,7 +11,6 @@ import io.edgesplit.onnx.verify.DecodeInputs;
 import io.edgesplit.onnx.verify.EquivalenceVerifier;
 import io.edgesplit.wire.v1.Tensor;
 import io.edgesplit.worker.Gateway;
-import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -510,14 +509,7 @@ public final class Decoding implements Traffic, AutoCloseable {
         if (t == null) {
             throw new EdgeSplitException(ErrorCode.INTERNAL, "the last hop returned no logits");
         }
-        if (!t.getDtype().equals("float32") || t.getShapeCount() == 0) {
-            throw new EdgeSplitException(ErrorCode.INTERNAL, "logits of type " + t.getDtype() + " and rank " + t.getShapeCount());
-        }
-        int vocab = Math.toIntExact(t.getShape(t.getShapeCount() - 1));
-        int size = t.getData().size();
-        float[] row = new float[vocab];
-        t.getData().substring(size - vocab * 4, size).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(row);
-        return row;
+        return io.edgesplit.worker.TensorCodec.lastRow(t); // checked (dtype, size, CRC) and read in place
     }
 
     @Override

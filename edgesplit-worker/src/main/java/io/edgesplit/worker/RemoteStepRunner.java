@@ -39,19 +39,7 @@ public final class RemoteStepRunner implements StepRunner {
             if (t == null) {
                 throw new EdgeSplitException(ErrorCode.INTERNAL, "the last worker returned no '" + logits + "'");
             }
-            if (t.getShapeCount() == 0) {
-                throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "the last worker's '" + logits + "' is a scalar, not logits");
-            }
-            // read in place, checked as decoding checks it: an ORT tensor per token only to copy a row out is not needed
-            java.nio.FloatBuffer all = TensorCodec.floats(t);
-            long vocab = t.getShape(t.getShapeCount() - 1);
-            if (vocab <= 0 || vocab > all.limit()) {
-                throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "the last worker's '" + logits + "' has no row of logits: shape "
-                        + t.getShapeList());
-            }
-            float[] row = new float[(int) vocab];
-            all.get(all.limit() - row.length, row);
-            return row;
+            return TensorCodec.lastRow(t); // read in place: an ORT tensor per token only to copy a row out is not needed
         } catch (ExecutionException e) {
             throw e.getCause() instanceof EdgeSplitException es ? es
                     : new EdgeSplitException(ErrorCode.RUNTIME_FAILED, "step failed: " + e.getCause(), e.getCause());

@@ -165,30 +165,26 @@ final class StreamLane<T> implements AutoCloseable {
 
                 @Override
                 public void onCompleted() {
-                    if (open.remove(answers)) {
-                        synchronized (answers) {
-                            try {
-                                answers.onCompleted();
-                            } catch (RuntimeException alreadyEnded) {
-                                // cancelled meanwhile
-                            }
-                        }
-                    }
+                    end(answers); // the sender ended its side: so does this one
                 }
             };
         }
 
         /** Ends every open stream, so that a graceful shutdown need not wait for senders to end theirs. */
         void closeAll() {
-            for (StreamObserver<StreamAck> answers : open) {
-                if (open.remove(answers)) {
-                    synchronized (answers) {
-                        try {
-                            answers.onCompleted();
-                        } catch (RuntimeException alreadyEnded) {
-                            // the call ended meanwhile (the sender went away)
-                        }
-                    }
+            open.forEach(this::end);
+        }
+
+        /** Ends one stream from this side, once, whoever gets there first. */
+        private void end(StreamObserver<StreamAck> answers) {
+            if (!open.remove(answers)) {
+                return;
+            }
+            synchronized (answers) {
+                try {
+                    answers.onCompleted();
+                } catch (RuntimeException alreadyEnded) {
+                    // the call ended meanwhile (the sender went away)
                 }
             }
         }

@@ -12,6 +12,7 @@ import io.edgesplit.core.error.ErrorCode;
 import io.edgesplit.wire.v1.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.Locale;
 import java.util.zip.CRC32C;
 
@@ -62,13 +63,31 @@ public final class TensorCodec {
      * The float32 elements of a tensor from the wire, checked as {@link #decode} checks them, read
      * in place (no ORT tensor): for a consumer on the JVM side, such as pooling at the gateway.
      */
-    public static java.nio.FloatBuffer floats(Tensor t) {
+    public static FloatBuffer floats(Tensor t) {
         OnnxJavaType type = type(t.getName(), t.getDtype());
         if (type != OnnxJavaType.FLOAT) {
             throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "tensor " + t.getName() + " is " + t.getDtype() + ", not float32");
         }
         long[] shape = t.getShapeList().stream().mapToLong(Long::longValue).toArray();
         return checked(t, type, shape).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    }
+
+    /**
+     * The last row of a float32 tensor [.., n] from the wire (a result's logits at its last
+     * position), checked as {@link #floats} checks it and read in place: no ORT tensor.
+     */
+    public static float[] lastRow(Tensor t) {
+        if (t.getShapeCount() == 0) {
+            throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "tensor " + t.getName() + " is a scalar, not rows");
+        }
+        FloatBuffer all = floats(t);
+        long n = t.getShape(t.getShapeCount() - 1);
+        if (n <= 0 || n > all.limit()) {
+            throw new EdgeSplitException(ErrorCode.INPUT_INVALID, "tensor " + t.getName() + " has no row: shape " + t.getShapeList());
+        }
+        float[] row = new float[(int) n];
+        all.get(all.limit() - row.length, row);
+        return row;
     }
 
     /** The tensor's bytes, once its dimensions, size limit, byte count and CRC32C are right. */

@@ -851,7 +851,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
 
     @Override
     public void close() {
-        incoming.closeAll();
+        endStreams();
         if (sweeper != null) {
             sweeper.shutdownNow();
         }

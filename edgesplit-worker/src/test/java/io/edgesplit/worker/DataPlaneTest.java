@@ -396,4 +396,20 @@ class DataPlaneTest {
         Tensor unknown = bad.toBuilder().setDtype("complex64").build();
         assertThatThrownBy(() -> TensorCodec.decode(OrtRuntime.get().env(), unknown)).hasMessageContaining("unknown dtype");
     }
+
+    @Test
+    void theLastRowOfLogitsIsReadInPlaceWithTheSameChecksAsDecoding() throws Exception {
+        float[][][] logits = {{{1, 2, 3}, {4, 5, 6}}}; // [1, 2 positions, vocab 3]
+        Tensor t;
+        try (OnnxTensor ort = OnnxTensor.createTensor(OrtRuntime.get().env(), logits)) {
+            t = TensorCodec.encode("logits", ort);
+        }
+        assertThat(TensorCodec.lastRow(t)).containsExactly(4, 5, 6);
+        Tensor corrupt = t.toBuilder().setCrc32C(t.getCrc32C() ^ 1).build();
+        assertThatThrownBy(() -> TensorCodec.lastRow(corrupt)).hasMessageContaining("CRC32C");
+        Tensor ints = t.toBuilder().setDtype("int32").build();
+        assertThatThrownBy(() -> TensorCodec.lastRow(ints)).hasMessageContaining("not float32");
+        Tensor scalar = t.toBuilder().clearShape().setData(t.getData().substring(0, 4)).build();
+        assertThatThrownBy(() -> TensorCodec.lastRow(scalar)).hasMessageContaining("scalar");
+    }
 }

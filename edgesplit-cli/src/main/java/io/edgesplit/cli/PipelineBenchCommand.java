@@ -216,11 +216,16 @@ final class PipelineBenchCommand implements Callable<Integer> {
         try {
             int[] warmed = {0};
             warm(() -> get(g.submit(model, 1, route, "warm-" + warmed[0]++, null, 0, Gateway.Privacy.NONE, inputs, 0)));
+            List<Telemetry> before = route.stream().map(h -> g.telemetry(h.address())).toList();
             double[] remote = new double[requests];
             for (int i = 0; i < requests; i++) {
                 long t1 = System.nanoTime();
                 g.submit(model, 1, route, "lat-" + i, null, 0, Gateway.Privacy.NONE, inputs, 0).get(60, TimeUnit.SECONDS);
                 remote[i] = (System.nanoTime() - t1) / 1e6;
+            }
+            List<Double> stageMs = new ArrayList<>();
+            for (int i = 0; i < route.size(); i++) {
+                stageMs.add(stepMs(before.get(i), g.telemetry(route.get(i).address())));
             }
             double lm = local[0];
             double localRps = local[1];
@@ -231,6 +236,10 @@ final class PipelineBenchCommand implements Callable<Integer> {
             int hops = route.size() + 1; // gateway -> first, between stages, last -> gateway
             row.put("hops", hops);
             row.put("per_hop_overhead_ms", (rm - lm) / hops);
+            // the stages' own time per request, as the workers' telemetry counts it (a mean): what the
+            // split adds beyond the hops is the stages running slower than the whole model did
+            row.put("stage_compute_ms", stageMs);
+            row.put("outside_stages_ms", rm - stageMs.stream().mapToDouble(Double::doubleValue).sum());
             row.put("latency_ratio_split_to_single", rm / lm);
             row.put("throughput_ratio_split_to_single", remoteRps / localRps);
             progress(err, String.format(Locale.ROOT, "%s: single %.2f ms, split %.2f ms (%.3f ms per hop), %.1f vs %.1f req/s",

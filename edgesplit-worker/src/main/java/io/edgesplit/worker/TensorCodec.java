@@ -46,10 +46,19 @@ public final class TensorCodec {
 
     /** Checks the tensor's CRC, type and size, then makes an ORT tensor of it. The caller closes it. */
     public static OnnxTensor decode(OrtEnvironment env, Tensor t) {
+        return decode(env, t, n -> ByteBuffer.allocateDirect(n).order(ByteOrder.LITTLE_ENDIAN));
+    }
+
+    /**
+     * As {@link #decode(OrtEnvironment, Tensor)}, into a direct little-endian buffer of the given
+     * size (position 0, limit the size) from {@code buffer}, which the tensor uses in place: the
+     * buffer must stay untouched until the tensor is closed.
+     */
+    static OnnxTensor decode(OrtEnvironment env, Tensor t, java.util.function.IntFunction<ByteBuffer> buffer) {
         OnnxJavaType type = type(t.getName(), t.getDtype());
         long[] shape = t.getShapeList().stream().mapToLong(Long::longValue).toArray();
         ByteString data = checked(t, type, shape);
-        ByteBuffer direct = ByteBuffer.allocateDirect(data.size()).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer direct = buffer.apply(data.size());
         data.copyTo(direct);
         direct.flip();
         try {

@@ -79,6 +79,8 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
             });
     private final LongAdder dropped = new LongAdder();
     private final StreamLane.Incoming incoming = new StreamLane.Incoming();
+    /** The input buffers of steps, used again from step to step (stage thread only). */
+    private final DirectBuffers stepBuffers = new DirectBuffers();
     private final LongAdder kvMoved = new LongAdder();
     /** EMULATED links from here, by peer node name ("gateway" for the gateway); they win over a route's. */
     private final Map<String, io.edgesplit.wire.v1.EmulatedLink> emulatedLinks = new ConcurrentHashMap<>();
@@ -474,9 +476,14 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
             }
             Map<String, OnnxTensor> inputs = new HashMap<>();
             java.util.List<Tensor> out = new java.util.ArrayList<>();
+            java.util.List<DirectBuffers.Lease> leases = new java.util.ArrayList<>(req.getTensorsCount());
             try {
                 for (Tensor t : req.getTensorsList()) {
-                    inputs.put(t.getName(), TensorCodec.decode(OrtRuntime.get().env(), t));
+                    inputs.put(t.getName(), TensorCodec.decode(OrtRuntime.get().env(), t, n -> {
+                        DirectBuffers.Lease lease = stepBuffers.take(n);
+                        leases.add(lease);
+                        return lease.buffer();
+                    }));
                 }
                 StepContext ctx = req.getSequenceId().isEmpty() ? StepContext.stateless(batchOf(inputs))
                         : StepContext.sequence(req.getSequenceId(), batchOf(inputs));
@@ -514,6 +521,7 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
                 }
             } finally {
                 inputs.values().forEach(OnnxTensor::close);
+                leases.forEach(stepBuffers::give); // the outputs were copied out above: nothing refers to them now
             }
             steps.increment();
             int next = req.getHopIndex() + 1;

@@ -78,6 +78,12 @@ final class PipelineBenchCommand implements Callable<Integer> {
             description = "seconds of untimed requests before each variant is timed, so that every JVM on the path runs compiled code. Default: ${DEFAULT-VALUE}")
     double warmupS = 5;
 
+    @Option(names = "--warmup-steps", paramLabel = "N",
+            description = "and at least this many untimed steps (requests, or tokens of decoders) per variant: the JIT compiles "
+                    + "a method after some hundreds of calls, and a decoder at 30 tokens/s makes few calls in seconds. "
+                    + "Default: ${DEFAULT-VALUE}")
+    int warmupSteps = 1000;
+
     @Option(names = "--json", description = "print JSON")
     boolean json;
 
@@ -86,8 +92,9 @@ final class PipelineBenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (workers < 1 || requests < 1 || sequences < 1 || tokens < 2 || !(warmupS >= 0)) {
-            throw EdgeSplitException.invalidArgument("--workers, --requests and --sequences must be >= 1, --tokens >= 2, --warmup-s >= 0");
+        if (workers < 1 || requests < 1 || sequences < 1 || tokens < 2 || !(warmupS >= 0) || warmupSteps < 0) {
+            throw EdgeSplitException.invalidArgument("--workers, --requests and --sequences must be >= 1, --tokens >= 2, --warmup-s and "
+                    + "--warmup-steps >= 0");
         }
         if (bandwidthMbps != null && !(bandwidthMbps > 0)) {
             throw EdgeSplitException.invalidArgument("--bandwidth-mbps must be > 0");
@@ -135,6 +142,7 @@ final class PipelineBenchCommand implements Callable<Integer> {
                     + (bandwidthMbps != null ? "; shaped runs: EMULATED links of " + bandwidthMbps + " Mbit/s on every hop" : ""));
             root.put("workers", workers);
             root.put("worker_threads", workerThreads);
+            root.put("warmup", Map.of("min_seconds", warmupS, "min_steps", warmupSteps)); // per variant, untimed
             root.put("models", rows);
             root.put("machine", BenchCommand.machine());
             out.println(Json.write(root));
@@ -187,7 +195,7 @@ final class PipelineBenchCommand implements Callable<Integer> {
         row.put("requests", requests);
         Map<String, OnnxTensor> inputs = encoderInputs(am);
         try (LocalPipeline whole = LocalPipeline.whole(am)) {
-            warm(() -> whole.run(StepContext.stateless(1), inputs).close());
+            warm(() -> whole.run(StepContext.stateless(1), inputs).close(), 1);
             double[] local = new double[requests];
             for (int i = 0; i < requests; i++) {
                 long t0 = System.nanoTime();
@@ -215,7 +223,7 @@ final class PipelineBenchCommand implements Callable<Integer> {
         Map<String, OnnxTensor> inputs = encoderInputs(am);
         try {
             int[] warmed = {0};
-            warm(() -> get(g.submit(model, 1, route, "warm-" + warmed[0]++, null, 0, Gateway.Privacy.NONE, inputs, 0)));
+            warm(() -> get(g.submit(model, 1, route, "warm-" + warmed[0]++, null, 0, Gateway.Privacy.NONE, inputs, 0)), 1);
             List<Telemetry> before = route.stream().map(h -> g.telemetry(h.address())).toList();
             double[] remote = new double[requests];
             for (int i = 0; i < requests; i++) {
@@ -333,7 +341,7 @@ final class PipelineBenchCommand implements Callable<Integer> {
         try (LocalPipeline whole = LocalPipeline.whole(am)) {
             Generator local = Generator.forModel(am, whole);
             int[] warmed = {0};
-            warm(() -> one(local, "warm-local-" + warmed[0]++)); // JIT and ORT warm-up
+            warm(() -> one(local, "warm-local-" + warmed[0]++), tokens); // JIT and ORT warm-up
             double[] single = one(local, "single");
             List<Generator.Request> batch = new ArrayList<>();
             for (int s = 0; s < sequences; s++) {
@@ -351,7 +359,7 @@ final class PipelineBenchCommand implements Callable<Integer> {
         String logits = EquivalenceVerifier.logitsOutput(am);
         Generator remote = Generator.forModel(am, new RemoteStepRunner(g, model, 1, route, logits));
         int[] warmed = {0};
-        warm(() -> one(remote, "warm-remote-" + warmed[0]++)); // the gateway's and every worker's JIT
+        warm(() -> one(remote, "warm-remote-" + warmed[0]++), tokens); // the gateway's and every worker's JIT
         List<Telemetry> before = route.stream().map(h -> g.telemetry(h.address())).toList();
         double[] splitOne = one(remote, "split");
         List<Double> stageMs = new ArrayList<>();
@@ -412,11 +420,14 @@ final class PipelineBenchCommand implements Callable<Integer> {
     }
 
     /** Runs {@code once} until {@code --warmup-s} have passed, at least once. */
-    private void warm(Runnable once) {
+    /** Runs {@code once} (of {@code steps} steps) for at least --warmup-s and at least --warmup-steps steps. */
+    private void warm(Runnable once, int steps) {
         long end = System.nanoTime() + (long) (warmupS * 1e9);
+        long done = 0;
         do {
             once.run();
-        } while (System.nanoTime() < end);
+            done += steps;
+        } while (System.nanoTime() < end || done < warmupSteps);
     }
 
     private static void get(CompletableFuture<?> f) {

@@ -271,8 +271,9 @@ public final class DemoScenario implements AutoCloseable {
                             + " (EMULATED)");
                 }
                 case FAULT -> {
-                    killed = victim();
-                    mark(p, "kill", "SIGKILL worker " + killed + " (it holds " + stagesOn(killed) + " stage(s))");
+                    killed = settledVictim(Math.min(2_000, (phaseEnd - phaseStart) / 2));
+                    mark(p, "kill", "SIGKILL worker " + killed + " (it holds " + stagesOn(killed) + " stage(s); plans "
+                            + orchestrators.stream().map(o -> o.modelName() + " " + o.currentPlan()).toList() + ")");
                     workers.remove(killed).kill();
                 }
                 case REJOIN -> {
@@ -351,6 +352,23 @@ public final class DemoScenario implements AutoCloseable {
             }
         }
         return best;
+    }
+
+    /**
+     * The victim, among workers that hold a stage: the link trace can leave both models on the
+     * trusted camera for a moment (a switch away that the next measurement undoes), and killing an
+     * idle worker would show no recovery. The plans answer once a switch under way has moved its
+     * stages; from then on this waits up to {@code maxMs} for a worker outside the trusted zone to
+     * hold a stage.
+     */
+    private String settledVictim(long maxMs) throws InterruptedException {
+        String v = victim();
+        long end = System.currentTimeMillis() + maxMs;
+        while (stagesOn(v) == 0 && System.currentTimeMillis() < end) {
+            Thread.sleep(50);
+            v = victim();
+        }
+        return v;
     }
 
     private int stagesOn(String node) {

@@ -224,17 +224,14 @@ final class PipelineBenchCommand implements Callable<Integer> {
         try {
             int[] warmed = {0};
             warm(() -> get(g.submit(model, 1, route, "warm-" + warmed[0]++, null, 0, Gateway.Privacy.NONE, inputs, 0)), 1);
-            List<Telemetry> before = route.stream().map(h -> g.telemetry(h.address())).toList();
+            List<Telemetry> before = telemetry(g, route);
             double[] remote = new double[requests];
             for (int i = 0; i < requests; i++) {
                 long t1 = System.nanoTime();
                 g.submit(model, 1, route, "lat-" + i, null, 0, Gateway.Privacy.NONE, inputs, 0).get(60, TimeUnit.SECONDS);
                 remote[i] = (System.nanoTime() - t1) / 1e6;
             }
-            List<Double> stageMs = new ArrayList<>();
-            for (int i = 0; i < route.size(); i++) {
-                stageMs.add(stepMs(before.get(i), g.telemetry(route.get(i).address())));
-            }
+            List<Double> stageMs = stageMs(before, telemetry(g, route));
             double lm = local[0];
             double localRps = local[1];
             double rm = Median.of(remote);
@@ -290,7 +287,7 @@ final class PipelineBenchCommand implements Callable<Integer> {
         for (Gateway.HopSpec h : route) {
             shapedRoute.add(new Gateway.HopSpec(h.node(), h.address(), h.zone(), h.firstBlock(), h.lastBlock(), link));
         }
-        List<Telemetry> before = route.stream().map(h -> g.telemetry(h.address())).toList();
+        List<Telemetry> before = telemetry(g, route);
         double[] shaped = new double[requests];
         double[] plain = new double[requests];
         int n = 0;
@@ -360,12 +357,9 @@ final class PipelineBenchCommand implements Callable<Integer> {
         Generator remote = Generator.forModel(am, new RemoteStepRunner(g, model, 1, route, logits));
         int[] warmed = {0};
         warm(() -> one(remote, "warm-remote-" + warmed[0]++), tokens); // the gateway's and every worker's JIT
-        List<Telemetry> before = route.stream().map(h -> g.telemetry(h.address())).toList();
+        List<Telemetry> before = telemetry(g, route);
         double[] splitOne = one(remote, "split");
-        List<Double> stageMs = new ArrayList<>();
-        for (int i = 0; i < route.size(); i++) {
-            stageMs.add(stepMs(before.get(i), g.telemetry(route.get(i).address())));
-        }
+        List<Double> stageMs = stageMs(before, telemetry(g, route));
         long t0 = System.nanoTime();
         List<CompletableFuture<Generator.Result>> inFlight = new ArrayList<>();
         try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
@@ -404,6 +398,19 @@ final class PipelineBenchCommand implements Callable<Integer> {
                 am.name(), local[1], splitOne[1], sequences, local[2], splitAggregate));
     }
 
+    private static List<Telemetry> telemetry(Gateway g, List<Gateway.HopSpec> route) {
+        return route.stream().map(h -> g.telemetry(h.address())).toList();
+    }
+
+    /** Each hop's mean step time between two readings of the route's telemetry. */
+    private static List<Double> stageMs(List<Telemetry> before, List<Telemetry> after) {
+        List<Double> ms = new ArrayList<>();
+        for (int i = 0; i < before.size(); i++) {
+            ms.add(stepMs(before.get(i), after.get(i)));
+        }
+        return ms;
+    }
+
     /** Mean execution time of a worker's steps between two telemetry readings (its loaded ranges together). */
     private static double stepMs(Telemetry before, Telemetry after) {
         long runs = 0;
@@ -419,7 +426,6 @@ final class PipelineBenchCommand implements Callable<Integer> {
         return runs == 0 ? 0 : ms / runs;
     }
 
-    /** Runs {@code once} until {@code --warmup-s} have passed, at least once. */
     /** Runs {@code once} (of {@code steps} steps) for at least --warmup-s and at least --warmup-steps steps. */
     private void warm(Runnable once, int steps) {
         long end = System.nanoTime() + (long) (warmupS * 1e9);

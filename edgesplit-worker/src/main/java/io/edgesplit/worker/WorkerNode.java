@@ -478,8 +478,9 @@ public final class WorkerNode extends WorkerGrpc.WorkerImplBase implements AutoC
             java.util.List<Tensor> out = new java.util.ArrayList<>();
             java.util.List<DirectBuffers.Lease> leases = new java.util.ArrayList<>(req.getTensorsCount());
             try {
+                ai.onnxruntime.OrtEnvironment env = OrtRuntime.get().env();
                 for (Tensor t : req.getTensorsList()) {
-                    inputs.put(t.getName(), TensorCodec.decode(OrtRuntime.get().env(), t, n -> {
+                    inputs.put(t.getName(), TensorCodec.decode(env, t, n -> {
                         DirectBuffers.Lease lease = stepBuffers.take(n);
                         leases.add(lease);
                         return lease.buffer();

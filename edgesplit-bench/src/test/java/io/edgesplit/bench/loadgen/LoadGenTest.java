@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The scenarios' issue patterns and verdicts against a system under test that answers after a
@@ -43,6 +44,24 @@ class LoadGenTest {
                 }
             }, ms, TimeUnit.MILLISECONDS);
             return f;
+        };
+    }
+
+    /**
+     * {@code sut} whose answers are held back until LoadGen has issued {@code n} samples, so that a
+     * test of "everything outstanding at once" does not depend on issuing n samples faster than one
+     * answer takes (a loaded CI machine did not: 199 of 200). A LoadGen that waited for answers
+     * before issuing more would hang here, which the timeout turns into a failure.
+     */
+    private static LoadGen.SystemUnderTest answersAfterIssuing(int n, LoadGen.SystemUnderTest sut) {
+        AtomicInteger calls = new AtomicInteger();
+        CompletableFuture<Void> allIssued = new CompletableFuture<>();
+        return sample -> {
+            CompletableFuture<LoadGen.Done> f = sut.issue(sample);
+            if (calls.incrementAndGet() == n) {
+                allIssued.complete(null);
+            }
+            return allIssued.thenCompose(v -> f);
         };
     }
 
@@ -175,8 +194,9 @@ class LoadGenTest {
     }
 
     @Test
+    @Timeout(60)
     void offlineIssuesEverySampleAtOnce() throws Exception {
-        LoadGen.Run run = LoadGen.run(settings(Scenario.OFFLINE, 1, 0, 0, 64), delayed(30, -1));
+        LoadGen.Run run = LoadGen.run(settings(Scenario.OFFLINE, 1, 0, 0, 64), answersAfterIssuing(64, delayed(30, -1)));
         assertThat(run.maxOutstanding()).isEqualTo(64);
         assertThat(run.issueOffsets().getLast()).isLessThan(run.durationNanos());
         Map<String, Object> s = LoadGen.summary(run);
@@ -214,6 +234,7 @@ class LoadGenTest {
     }
 
     @Test
+    @Timeout(60)
     void aWindowKeepsAtMostItsSizeOutstandingAndLosesNothing() throws Exception {
         AtomicInteger peak = new AtomicInteger();
         LoadGen.SystemUnderTest inner = delayed(5, 17);
@@ -222,7 +243,7 @@ class LoadGenTest {
             peak.accumulateAndGet(outstanding.get(), Math::max);
             return f;
         };
-        LoadGen.Run run = LoadGen.run(settings(Scenario.OFFLINE, 1, 0, 0, 200), LoadGen.window(counted, 8));
+        LoadGen.Run run = LoadGen.run(settings(Scenario.OFFLINE, 1, 0, 0, 200), answersAfterIssuing(200, LoadGen.window(counted, 8)));
         assertThat(run.maxOutstanding()).as("LoadGen still issues everything at once").isEqualTo(200);
         assertThat(peak.get()).isEqualTo(8);
         assertThat(issued.get()).isEqualTo(200);

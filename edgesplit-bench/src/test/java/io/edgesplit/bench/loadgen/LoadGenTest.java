@@ -48,20 +48,23 @@ class LoadGenTest {
     }
 
     /**
-     * {@code sut} whose answers are held back until LoadGen has issued {@code n} samples, so that a
-     * test of "everything outstanding at once" does not depend on issuing n samples faster than one
-     * answer takes (a loaded CI machine did not: 199 of 200). A LoadGen that waited for answers
-     * before issuing more would hang here, which the timeout turns into a failure.
+     * {@code sut} whose answers are held back until LoadGen has issued the whole group of
+     * {@code group} samples a sample belongs to (in issue order), so that a test of "a group
+     * outstanding at once" does not depend on issuing the group faster than one answer takes (a
+     * loaded CI machine did not: 199 of 200). A LoadGen that waited for answers within a group
+     * would hang here, which the test's timeout turns into a failure.
      */
-    private static LoadGen.SystemUnderTest answersAfterIssuing(int n, LoadGen.SystemUnderTest sut) {
+    private static LoadGen.SystemUnderTest answersPerIssuedGroup(int group, LoadGen.SystemUnderTest sut) {
         AtomicInteger calls = new AtomicInteger();
-        CompletableFuture<Void> allIssued = new CompletableFuture<>();
+        Map<Integer, CompletableFuture<Void>> issuedGroups = new java.util.concurrent.ConcurrentHashMap<>();
         return sample -> {
             CompletableFuture<LoadGen.Done> f = sut.issue(sample);
-            if (calls.incrementAndGet() == n) {
-                allIssued.complete(null);
+            int call = calls.getAndIncrement();
+            CompletableFuture<Void> whole = issuedGroups.computeIfAbsent(call / group, k -> new CompletableFuture<>());
+            if (call % group == group - 1) {
+                whole.complete(null);
             }
-            return allIssued.thenCompose(v -> f);
+            return whole.thenCompose(v -> f);
         };
     }
 
@@ -85,8 +88,9 @@ class LoadGenTest {
     }
 
     @Test
+    @Timeout(60)
     void multiStreamSendsEightSamplesPerQueryAndMeasuresTheQuery() throws Exception {
-        LoadGen.Run run = LoadGen.run(settings(Scenario.MULTI_STREAM, 20, 0, 0, 8), delayed(1, -1));
+        LoadGen.Run run = LoadGen.run(settings(Scenario.MULTI_STREAM, 20, 0, 0, 8), answersPerIssuedGroup(8, delayed(1, -1)));
         assertThat(run.maxOutstanding()).isEqualTo(8);
         assertThat(run.sampleLatencies()).hasSize((int) run.queries() * 8);
         assertThat(run.queryLatencies()).hasSize((int) run.queries());
@@ -196,7 +200,7 @@ class LoadGenTest {
     @Test
     @Timeout(60)
     void offlineIssuesEverySampleAtOnce() throws Exception {
-        LoadGen.Run run = LoadGen.run(settings(Scenario.OFFLINE, 1, 0, 0, 64), answersAfterIssuing(64, delayed(30, -1)));
+        LoadGen.Run run = LoadGen.run(settings(Scenario.OFFLINE, 1, 0, 0, 64), answersPerIssuedGroup(64, delayed(30, -1)));
         assertThat(run.maxOutstanding()).isEqualTo(64);
         assertThat(run.issueOffsets().getLast()).isLessThan(run.durationNanos());
         Map<String, Object> s = LoadGen.summary(run);
@@ -243,7 +247,7 @@ class LoadGenTest {
             peak.accumulateAndGet(outstanding.get(), Math::max);
             return f;
         };
-        LoadGen.Run run = LoadGen.run(settings(Scenario.OFFLINE, 1, 0, 0, 200), answersAfterIssuing(200, LoadGen.window(counted, 8)));
+        LoadGen.Run run = LoadGen.run(settings(Scenario.OFFLINE, 1, 0, 0, 200), answersPerIssuedGroup(200, LoadGen.window(counted, 8)));
         assertThat(run.maxOutstanding()).as("LoadGen still issues everything at once").isEqualTo(200);
         assertThat(peak.get()).isEqualTo(8);
         assertThat(issued.get()).isEqualTo(200);

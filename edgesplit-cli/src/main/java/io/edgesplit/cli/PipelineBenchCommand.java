@@ -53,8 +53,13 @@ final class PipelineBenchCommand implements Callable<Integer> {
             description = "models, comma-separated. Default: builtin:minilm,builtin:stories260k,builtin:llama-110m-shape,builtin:gpt2-small-shape")
     List<String> models = List.of("builtin:minilm", "builtin:stories260k", "builtin:llama-110m-shape", "builtin:gpt2-small-shape");
 
-    @Option(names = "--workers", paramLabel = "N", description = "worker processes, near-equal block ranges. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--workers", paramLabel = "N", description = "worker processes, one stage each. Default: ${DEFAULT-VALUE}")
     int workers = 2;
+
+    @Option(names = "--split", paramLabel = "HOW",
+            description = "balanced: cut where the blocks' times, measured here first (1 step, the workers' threads), give the "
+                    + "smallest slowest stage; equal: near-equal block counts. Default: ${DEFAULT-VALUE}")
+    String splitBy = "balanced";
 
     @Option(names = "--worker-threads", paramLabel = "N", description = "intra-op threads per worker (and of the single process). Default: ${DEFAULT-VALUE}")
     int workerThreads = 1;
@@ -92,6 +97,9 @@ final class PipelineBenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (!splitBy.equals("balanced") && !splitBy.equals("equal")) {
+            throw EdgeSplitException.invalidArgument("--split must be balanced or equal: " + splitBy);
+        }
         if (workers < 1 || requests < 1 || sequences < 1 || tokens < 2 || !(warmupS >= 0) || warmupSteps < 0) {
             throw EdgeSplitException.invalidArgument("--workers, --requests and --sequences must be >= 1, --tokens >= 2, --warmup-s and "
                     + "--warmup-steps >= 0");
@@ -108,11 +116,24 @@ final class PipelineBenchCommand implements Callable<Integer> {
             args.common = common;
             AnalyzedModel am = args.analyze();
             am.requireCuts();
-            List<BlockRange> split = equalRanges(am.blockCount(), workers);
-            // the single process is measured first, alone on the machine: worker JVMs still compiling
-            // their hot paths would take cores from it
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("model", am.name());
+            List<BlockRange> split;
+            if (splitBy.equals("equal")) {
+                split = equalRanges(am.blockCount(), workers);
+            } else {
+                // the step the split serves: an encoder request of --sequence tokens, or one decode step
+                DimValues dims = ProfileCommand.dims(am, 1, am.state().isEmpty() ? sequence : null, 64);
+                int threads = Math.min(workerThreads, Runtime.getRuntime().availableProcessors());
+                double[] blockMs = PlanCommand.measure(am, dims, threads).get(threads);
+                split = balancedRanges(blockMs, workers);
+                row.put("block_ms_measured", blockMs);
+                row.put("predicted_stage_ms", split.stream()
+                        .mapToDouble(r -> java.util.Arrays.stream(blockMs, r.first(), r.last() + 1).sum()).toArray());
+            }
+            row.put("split_by", splitBy);
+            // the single process is measured first, alone on the machine: worker JVMs still compiling
+            // their hot paths would take cores from it
             double[] local = am.state().isEmpty() ? encoderLocal(am, row) : decoderLocal(am, row);
             List<WorkerProcess> procs = new ArrayList<>();
             try (Gateway g = Gateway.start("127.0.0.1", 0)) {
@@ -178,6 +199,45 @@ final class PipelineBenchCommand implements Callable<Integer> {
             start = end + 1;
         }
         return out;
+    }
+
+    /**
+     * Contiguous ranges, {@code min(parts, blocks)} of them, whose largest sum of block times is the
+     * smallest possible (the stage that bounds a pipeline's throughput); transfers are not counted.
+     * Ties go to the first split found.
+     */
+    static List<BlockRange> balancedRanges(double[] blockMs, int parts) {
+        int n = blockMs.length;
+        int k = Math.min(parts, n);
+        double[] prefix = new double[n + 1];
+        for (int i = 0; i < n; i++) {
+            prefix[i + 1] = prefix[i] + blockMs[i];
+        }
+        // worst[j][i]: the smallest slowest stage of blocks 0..i-1 in j ranges; cut[j][i]: where the last begins
+        double[][] worst = new double[k + 1][n + 1];
+        int[][] cut = new int[k + 1][n + 1];
+        for (double[] row : worst) {
+            java.util.Arrays.fill(row, Double.POSITIVE_INFINITY);
+        }
+        worst[0][0] = 0;
+        for (int j = 1; j <= k; j++) {
+            for (int i = j; i <= n; i++) {
+                for (int c = j - 1; c < i; c++) {
+                    double w = Math.max(worst[j - 1][c], prefix[i] - prefix[c]);
+                    if (w < worst[j][i]) {
+                        worst[j][i] = w;
+                        cut[j][i] = c;
+                    }
+                }
+            }
+        }
+        BlockRange[] out = new BlockRange[k];
+        for (int j = k, end = n; j >= 1; j--) {
+            int start = cut[j][end];
+            out[j - 1] = new BlockRange(start, end - 1);
+            end = start;
+        }
+        return List.of(out);
     }
 
     private static Map<String, Object> figures(double latencyMs, double throughput, String unit) {

@@ -447,6 +447,13 @@ final class PipelineBenchCommand implements Callable<Integer> {
         // rest of the time between tokens is the transport and the gateway
         row.put("stage_compute_ms", stageMs);
         row.put("outside_stages_ms_per_token", splitOne[0] - stageMs.stream().mapToDouble(Double::doubleValue).sum());
+        // what no transport could beat on this machine: the slowest stage as it ran, and the cores
+        // (each worker's threads decode at most as fast as the single process with as many threads)
+        int cores = Runtime.getRuntime().availableProcessors();
+        double slowestStage = stageMs.stream().mapToDouble(Double::doubleValue).max().orElseThrow();
+        double bound = Math.min(1000 / slowestStage, Math.min(route.size(), (double) cores / workerThreads) * local[1]);
+        row.put("aggregate_compute_bound_tokens_per_s", bound);
+        row.put("aggregate_ratio_to_compute_bound", splitAggregate / bound);
         if (am.name().contains("llama-110m")) {
             row.put("peer_distributed_llama_8_sequences_tokens_per_s", DLLAMA_110M_8SEQ);
             row.put("aggregate_ratio_to_peer", splitAggregate / DLLAMA_110M_8SEQ);

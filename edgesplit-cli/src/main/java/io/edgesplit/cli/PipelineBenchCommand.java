@@ -125,7 +125,7 @@ final class PipelineBenchCommand implements Callable<Integer> {
                 // the step the split serves: an encoder request of --sequence tokens, or one decode step
                 DimValues dims = ProfileCommand.dims(am, 1, am.state().isEmpty() ? sequence : null, 64);
                 int threads = Math.min(workerThreads, Runtime.getRuntime().availableProcessors());
-                double[] blockMs = PlanCommand.measure(am, dims, threads).get(threads);
+                double[] blockMs = PlanCommand.measure(am, dims, List.of(threads)).get(threads);
                 split = balancedRanges(blockMs, workers);
                 row.put("block_ms_measured", blockMs);
                 row.put("predicted_stage_ms", split.stream()

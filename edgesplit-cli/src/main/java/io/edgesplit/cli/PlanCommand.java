@@ -160,8 +160,12 @@ final class PlanCommand implements Callable<Integer> {
 
     /** Block times on this machine at 1..min(cores, processors) threads: the base of 'profile: measure' nodes. */
     static Map<Integer, double[]> measure(AnalyzedModel am, DimValues dims, int maxCores) {
-        List<Integer> threads = IntStream.rangeClosed(1, Math.min(maxCores, Runtime.getRuntime().availableProcessors()))
-                .boxed().toList();
+        return measure(am, dims, IntStream.rangeClosed(1, Math.min(maxCores, Runtime.getRuntime().availableProcessors()))
+                .boxed().toList());
+    }
+
+    /** Block times on this machine at each of {@code threads} (3 untimed runs, medians of 9). */
+    static Map<Integer, double[]> measure(AnalyzedModel am, DimValues dims, List<Integer> threads) {
         BlockProfiler.NodeBlockProfile p = BlockProfiler.profile(am, new BlockProfiler.Options(threads, dims, 3, 9, Set.of()),
                 s -> { });
         Map<Integer, double[]> out = new HashMap<>();

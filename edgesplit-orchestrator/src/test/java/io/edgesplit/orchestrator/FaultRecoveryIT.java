@@ -8,6 +8,7 @@ import io.edgesplit.core.plan.Policy;
 import io.edgesplit.worker.WorkerProcess;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -41,7 +42,7 @@ class FaultRecoveryIT {
                 .withMinWorkers(3).withTiming(Duration.ofMillis(200), Duration.ofMillis(1500), Duration.ofMillis(250))
                 .withDecisionLog(java.nio.file.Path.of("target/fault-recovery-decisions.jsonl"));
         try (Orchestrator o = Orchestrator.start(config, "127.0.0.1", 0, 0)) {
-            Map<String, WorkerProcess> workers = new java.util.LinkedHashMap<>();
+            Map<String, WorkerProcess> workers = new LinkedHashMap<>();
             for (String name : List.of("a", "b", "c")) {
                 workers.put(name, worker(name, o));
             }
@@ -86,7 +87,7 @@ class FaultRecoveryIT {
             // traffic no move pays for itself over the horizon and the plan is rightly kept (a CI run whose
             // worker took long to rejoin saw the step rate decay to 0 first and waited out the 2 minutes)
             worker(victim, o);
-            Map<CompletableFuture<Decoding.Result>, String> traffic = new java.util.LinkedHashMap<>();
+            Map<CompletableFuture<Decoding.Result>, String> traffic = new LinkedHashMap<>();
             await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100)).until(() -> {
                 for (long running = traffic.keySet().stream().filter(f -> !f.isDone()).count(); running < 2; running++) {
                     Decoding.Request r = requests.get(traffic.size() % requests.size());
@@ -111,7 +112,7 @@ class FaultRecoveryIT {
         OrchestratorConfig config = OrchestratorConfig.defaults(LiveMigrationIT.MODEL, Policy.of(Objective.THROUGHPUT))
                 .withMinWorkers(3).withTiming(Duration.ofMillis(200), Duration.ofMillis(1500), Duration.ofMillis(250));
         try (Orchestrator o = Orchestrator.start(config, "127.0.0.1", 0, 0)) {
-            Map<String, WorkerProcess> workers = new java.util.LinkedHashMap<>();
+            Map<String, WorkerProcess> workers = new LinkedHashMap<>();
             for (String name : List.of("a", "b", "c")) {
                 workers.put(name, worker(name, o));
             }

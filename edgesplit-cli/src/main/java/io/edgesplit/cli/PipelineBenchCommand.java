@@ -261,7 +261,7 @@ final class PipelineBenchCommand implements Callable<Integer> {
         row.put("requests", requests);
         Map<String, OnnxTensor> inputs = encoderInputs(am);
         try (LocalPipeline whole = LocalPipeline.whole(am)) {
-            warm(() -> whole.run(StepContext.stateless(1), inputs).close(), 1);
+            row.put("warmup_single_process", warm(() -> whole.run(StepContext.stateless(1), inputs).close(), 1));
             double[] local = new double[requests];
             for (int i = 0; i < requests; i++) {
                 long t0 = System.nanoTime();
@@ -289,7 +289,8 @@ final class PipelineBenchCommand implements Callable<Integer> {
         Map<String, OnnxTensor> inputs = encoderInputs(am);
         try {
             int[] warmed = {0};
-            warm(() -> get(g.submit(model, 1, route, "warm-" + warmed[0]++, null, 0, Gateway.Privacy.NONE, inputs, 0)), 1);
+            row.put("warmup_split", warm(() -> get(g.submit(model, 1, route, "warm-" + warmed[0]++, null, 0, Gateway.Privacy.NONE,
+                    inputs, 0)), 1));
             List<Telemetry> before = telemetry(g, route);
             double[] remote = new double[requests];
             for (int i = 0; i < requests; i++) {
@@ -404,7 +405,7 @@ final class PipelineBenchCommand implements Callable<Integer> {
         try (LocalPipeline whole = LocalPipeline.whole(am)) {
             Generator local = Generator.forModel(am, whole);
             int[] warmed = {0};
-            warm(() -> one(local, "warm-local-" + warmed[0]++), tokens); // JIT and ORT warm-up
+            row.put("warmup_single_process", warm(() -> one(local, "warm-local-" + warmed[0]++), tokens)); // JIT and ORT
             double[] single = one(local, "single");
             List<Generator.Request> batch = new ArrayList<>();
             for (int s = 0; s < sequences; s++) {
@@ -422,7 +423,7 @@ final class PipelineBenchCommand implements Callable<Integer> {
         String logits = EquivalenceVerifier.logitsOutput(am);
         Generator remote = Generator.forModel(am, new RemoteStepRunner(g, model, 1, route, logits));
         int[] warmed = {0};
-        warm(() -> one(remote, "warm-remote-" + warmed[0]++), tokens); // the gateway's and every worker's JIT
+        row.put("warmup_split", warm(() -> one(remote, "warm-remote-" + warmed[0]++), tokens)); // the gateway's and workers' JIT
         List<Telemetry> before = telemetry(g, route);
         double[] splitOne = one(remote, "split");
         List<Double> stageMs = stageMs(before, telemetry(g, route));
@@ -501,9 +502,9 @@ final class PipelineBenchCommand implements Callable<Integer> {
 
     /**
      * Runs {@code once} (of {@code steps} steps) for at least --warmup-s and at least --warmup-steps
-     * steps, but stops starting more after --warmup-max-s.
+     * steps, but stops starting more after --warmup-max-s: {steps, seconds} as done, for the report.
      */
-    private void warm(Runnable once, int steps) {
+    private Map<String, Object> warm(Runnable once, int steps) {
         long start = System.nanoTime();
         long end = start + (long) (warmupS * 1e9);
         long cap = start + (long) (warmupMaxS * 1e9);
@@ -512,6 +513,10 @@ final class PipelineBenchCommand implements Callable<Integer> {
             once.run();
             done += steps;
         } while (System.nanoTime() < end || (done < warmupSteps && System.nanoTime() < cap));
+        Map<String, Object> warmed = new LinkedHashMap<>();
+        warmed.put("steps", done);
+        warmed.put("seconds", (System.nanoTime() - start) / 1e9);
+        return warmed;
     }
 
     private static void get(CompletableFuture<?> f) {

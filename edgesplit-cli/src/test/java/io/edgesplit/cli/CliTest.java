@@ -146,6 +146,14 @@ class CliTest {
     }
 
     @Test
+    void benchPipelineRefusesAWarmUpCapBelowItsMinimumBeforeStartingWorkers() {
+        Run r = run("bench", "pipeline", "--model", "builtin:stories260k", "--warmup-s", "5", "--warmup-max-s", "1");
+        assertThat(r.code()).isEqualTo(EdgeSplitCli.USER_ERROR);
+        assertThat(r.err()).contains("--warmup-max-s >= --warmup-s");
+        assertThat(r.out()).isEmpty();
+    }
+
+    @Test
     void splitOverheadReportsRatios() throws Exception {
         Run r = run("bench", "split-overhead", "--model", "builtin:synthetic-gpt", "--batches", "1,2",
                 "--iterations", "3", "--warmup", "1", "--sequence", "4", "--json");

@@ -509,13 +509,15 @@ final class PipelineBenchCommand implements Callable<Integer> {
         long end = start + (long) (warmupS * 1e9);
         long cap = start + (long) (warmupMaxS * 1e9);
         long done = 0;
+        long now;
         do {
             once.run();
             done += steps;
-        } while (System.nanoTime() < end || (done < warmupSteps && System.nanoTime() < cap));
+            now = System.nanoTime();
+        } while (now < end || (done < warmupSteps && now < cap));
         Map<String, Object> warmed = new LinkedHashMap<>();
         warmed.put("steps", done);
-        warmed.put("seconds", (System.nanoTime() - start) / 1e9);
+        warmed.put("seconds", (now - start) / 1e9);
         return warmed;
     }
 

@@ -11,6 +11,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -221,15 +222,11 @@ class LoadGenTest {
         // serves in virtual time (each answer is timed for when a serial server would finish it), not
         // by spinning a core: a CI run whose spinning server shared the 2 cores saw a p99 of 76 ms at
         // 100 QPS, where a serial 4 ms server has a p99 near 15 ms, and the bound failed at the bottom.
-        long[] free = {0};
+        AtomicLong free = new AtomicLong(); // when the server is done with what it has taken so far
         LoadGen.SystemUnderTest serial = sample -> {
             CompletableFuture<LoadGen.Done> f = new CompletableFuture<>();
             long now = System.nanoTime();
-            long done;
-            synchronized (free) {
-                free[0] = Math.max(free[0], now) + 4_000_000;
-                done = free[0];
-            }
+            long done = free.accumulateAndGet(now, (busyUntil, arrived) -> Math.max(busyUntil, arrived) + 4_000_000);
             timer.schedule(() -> f.complete(LoadGen.Done.PLAIN), done - now, TimeUnit.NANOSECONDS);
             return f;
         };

@@ -112,7 +112,9 @@ class LoadGenTest {
             var += (gap - mean) * (gap - mean);
         }
         assertThat(Math.sqrt(var / (at.length - 1)) / mean).as("exponential gaps: sd equals mean").isCloseTo(1.0, within(0.15));
-        LoadGen.Run run = LoadGen.run(set, delayed(20, -1)); // answers take 20 ms, arrivals come every 2.5 ms
+        // answers take 10 ms, arrivals come every 2.5 ms (4 outstanding on average); the bound is 50 ms. With 20 ms
+        // answers a fresh-clone CI run on a loaded machine once saw the 99th percentile over the bound
+        LoadGen.Run run = LoadGen.run(set, delayed(10, -1));
         assertThat(run.maxOutstanding()).isGreaterThan(3);
         Map<String, Object> s = LoadGen.summary(run);
         assertThat(s.get("performance_constraints_met")).isEqualTo(true);
